@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Private helpers shared by libvpci's modules; not installed. */
+#ifndef VPCI_INTERNAL_H
+#define VPCI_INTERNAL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vpci.h"
+
+#define VPCI_EXPORT __attribute__((visibility("default")))
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Growable NUL-terminated text buffer.  On allocation failure it sets
+ * oom and ignores further appends, so callers check once at the end. */
+struct strbuf {
+    char *buf;
+    size_t len;
+    size_t cap;
+    bool oom;
+};
+
+void strbuf_init(struct strbuf *sb);
+void strbuf_append(struct strbuf *sb, const char *s, size_t n);
+void strbuf_puts(struct strbuf *sb, const char *s);
+void strbuf_printf(struct strbuf *sb, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void strbuf_vprintf(struct strbuf *sb, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+/* Hand the buffer to the caller (never NULL unless oom): 0 or -ENOMEM. */
+int strbuf_detach(struct strbuf *sb, char **ret, size_t *ret_len);
+void strbuf_release(struct strbuf *sb);
+
+/* Fill err with a message (position may be 0). */
+void vpci_seterr(struct vpci_error *err, unsigned line, unsigned col,
+                 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* Little-endian access to byte arrays. */
+static inline uint32_t le_get(const uint8_t *p, unsigned len)
+{
+    uint32_t v = 0;
+    for (unsigned i = 0; i < len && i < 4; i++)
+        v |= (uint32_t)p[i] << (8 * i);
+    return v;
+}
+
+static inline void le_put(uint8_t *p, unsigned len, uint32_t v)
+{
+    for (unsigned i = 0; i < len && i < 4; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static inline bool is_pow2_u64(uint64_t v)
+{
+    return v && !(v & (v - 1));
+}
+
+/* Absolute offset of a field: block offset + field offset. */
+static inline unsigned field_abs(const struct vpci_block *b,
+                                 const struct vpci_field *f)
+{
+    return (unsigned)b->off + f->off;
+}
+
+#endif

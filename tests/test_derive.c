@@ -1,0 +1,10 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+#include <stdlib.h>
+
+#include "testutil.h"
+
+int main(void)
+{
+    Suite *s = suite_create("derive");
+    return tu_run(s);
+}
