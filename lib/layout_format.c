@@ -1,2 +1,242 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Canonical text: fixed statement order, fields sorted by offset, lowercase
+ * hex at the register's width, zero masks omitted, no comments.  The
+ * content hash is taken over this text, so every byte of it is part of the
+ * format's definition (vpci-layout(5), "Canonical form").
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "internal.h"
+#include "layout_rules.h"
+
+#define NAME_COLUMN 20
+
+static const char *width_kw(unsigned len)
+{
+    return len == 1 ? "u8" : len == 2 ? "u16" : "u32";
+}
+
+static void emit_bytes(struct strbuf *sb, const uint8_t *p, unsigned n)
+{
+    static const char hex[] = "0123456789abcdef";
+    char tmp[3 * 64];
+    while (n) {
+        unsigned chunk = n > 64 ? 64 : n;
+        for (unsigned i = 0; i < chunk; i++) {
+            tmp[3 * i] = ' ';
+            tmp[3 * i + 1] = hex[p[i] >> 4];
+            tmp[3 * i + 2] = hex[p[i] & 15];
+        }
+        strbuf_append(sb, tmp, 3 * chunk);
+        p += chunk;
+        n -= chunk;
+    }
+}
+
+static bool all_zero(const uint8_t *p, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++)
+        if (p[i])
+            return false;
+    return true;
+}
+
+static void emit_field(struct strbuf *sb, const struct vpci_field *f)
+{
+    static const char *const kw[3] = {"rw", "w1c", "phys"};
+    const uint8_t *m[3] = {f->rw, f->w1c, f->phys};
+    if (f->is_bytes) {
+        strbuf_printf(sb, "  0x%02x bytes %u", f->off, f->len);
+        emit_bytes(sb, f->val, f->len);
+        for (int k = 0; k < 3; k++) {
+            if (all_zero(m[k], f->len))
+                continue;
+            strbuf_printf(sb, "  %s", kw[k]);
+            emit_bytes(sb, m[k], f->len);
+        }
+    } else {
+        int digits = 2 * f->len;
+        strbuf_printf(sb, "  0x%02x %-3s %-*s 0x%0*x", f->off,
+                      width_kw(f->len), NAME_COLUMN, f->name, digits,
+                      le_get(f->val, f->len));
+        for (int k = 0; k < 3; k++) {
+            uint32_t v = le_get(m[k], f->len);
+            if (v)
+                strbuf_printf(sb, "  %s 0x%0*x", kw[k], digits, v);
+        }
+    }
+    strbuf_puts(sb, "\n");
+}
+
+static int cmp_field(const void *a, const void *b)
+{
+    const struct vpci_field *fa = *(const struct vpci_field *const *)a;
+    const struct vpci_field *fb = *(const struct vpci_field *const *)b;
+    return (fa->off > fb->off) - (fa->off < fb->off);
+}
+
+static int emit_block(struct strbuf *sb, const struct vpci_layout *l,
+                      const struct vpci_block *b)
+{
+    switch (b->kind) {
+    case VPCI_BLOCK_HEADER:
+        strbuf_printf(sb, "header type%u\n", l->header_type);
+        break;
+    case VPCI_BLOCK_CAP:
+        if (b->name[0])
+            strbuf_printf(sb, "cap 0x%02x %s\n", b->off, b->name);
+        else
+            strbuf_printf(sb, "cap 0x%02x id 0x%02x\n", b->off, b->id);
+        break;
+    case VPCI_BLOCK_ECAP:
+        if (b->name[0])
+            strbuf_printf(sb, "ecap 0x%03x %s version %u\n", b->off, b->name,
+                          b->version);
+        else
+            strbuf_printf(sb, "ecap 0x%03x id 0x%04x version %u\n", b->off,
+                          b->id, b->version);
+        break;
+    case VPCI_BLOCK_RAW:
+        strbuf_puts(sb, "raw\n");
+        break;
+    }
+    if (b->nfields == 0)
+        return 0;
+    const struct vpci_field **order = malloc(b->nfields * sizeof(*order));
+    if (!order)
+        return -ENOMEM;
+    for (size_t i = 0; i < b->nfields; i++)
+        order[i] = &b->fields[i];
+    qsort(order, b->nfields, sizeof(*order), cmp_field);
+    for (size_t i = 0; i < b->nfields; i++)
+        emit_field(sb, order[i]);
+    free(order);
+    return 0;
+}
+
+struct stmt_key {
+    const struct vpci_stmt *s;
+    int rank;
+};
+
+static int cmp_stmt(const void *a, const void *b)
+{
+    const struct stmt_key *x = a, *y = b;
+    if (x->rank != y->rank)
+        return x->rank - y->rank;
+    for (size_t i = 0; i < x->s->nargs && i < y->s->nargs; i++) {
+        int c = strcmp(x->s->args[i], y->s->args[i]);
+        if (c)
+            return c;
+    }
+    return (x->s->nargs > y->s->nargs) - (x->s->nargs < y->s->nargs);
+}
+
+static int emit_stmts(struct strbuf *sb, const char *title,
+                      const struct vpci_stmt *st, size_t n, bool binding)
+{
+    if (n == 0 && !binding)
+        return 0;
+    struct stmt_key *keys = calloc(n ? n : 1, sizeof(*keys));
+    if (!keys)
+        return -ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        keys[i].s = &st[i];
+        keys[i].rank = vpci_stmt_rank(binding, st[i].key);
+    }
+    qsort(keys, n, sizeof(*keys), cmp_stmt);
+    strbuf_printf(sb, "\n%s\n", title);
+    for (size_t i = 0; i < n; i++) {
+        strbuf_printf(sb, "  %s", keys[i].s->key);
+        for (size_t j = 0; j < keys[i].s->nargs; j++)
+            strbuf_printf(sb, " %s", keys[i].s->args[j]);
+        strbuf_puts(sb, "\n");
+    }
+    free(keys);
+    return 0;
+}
+
+static const char *bar_type_kw(enum vpci_bar_type t)
+{
+    switch (t) {
+    case VPCI_BAR_MEM32:
+        return "mem32";
+    case VPCI_BAR_MEM64:
+        return "mem64";
+    case VPCI_BAR_IO:
+        return "io";
+    case VPCI_BAR_NONE:
+        break;
+    }
+    return "none";
+}
+
+static int format(const struct vpci_layout *l, bool with_binding,
+                  char **ret_text, size_t *ret_len)
+{
+    struct strbuf sb;
+    int r = 0;
+
+    if (!l || !ret_text || l->nblocks == 0)
+        return -EINVAL;
+    strbuf_init(&sb);
+    strbuf_printf(&sb, "vpci-layout %u\nspace %u\n\n", l->format, l->space);
+    if ((r = emit_block(&sb, l, &l->blocks[0])) < 0)
+        goto out;
+    strbuf_puts(&sb, "\n");
+    for (unsigned i = 0; i < VPCI_MAX_BARS; i++) {
+        const struct vpci_bar *b = &l->bars[i];
+        if (b->type == VPCI_BAR_NONE)
+            continue;
+        strbuf_printf(&sb, "bar %u %s%s size 0x%llx", i, bar_type_kw(b->type),
+                      b->prefetch ? " prefetch" : "",
+                      (unsigned long long)b->size);
+        if (b->from >= 0)
+            strbuf_printf(&sb, " from %d", b->from);
+        strbuf_puts(&sb, "\n");
+    }
+    if (l->rom.size)
+        strbuf_printf(&sb, "rom size 0x%x%s\n", l->rom.size,
+                      l->rom.from_phys ? " from rom" : "");
+    else
+        strbuf_puts(&sb, "rom none\n");
+    static const enum vpci_block_kind order[] = {
+        VPCI_BLOCK_CAP, VPCI_BLOCK_ECAP, VPCI_BLOCK_RAW};
+    for (size_t k = 0; k < ARRAY_SIZE(order); k++) {
+        for (size_t i = 1; i < l->nblocks; i++) {
+            const struct vpci_block *b = &l->blocks[i];
+            if (b->kind != order[k])
+                continue;
+            if (b->kind == VPCI_BLOCK_RAW && b->nfields == 0)
+                continue;
+            strbuf_puts(&sb, "\n");
+            if ((r = emit_block(&sb, l, b)) < 0)
+                goto out;
+        }
+    }
+    if ((r = emit_stmts(&sb, "requires", l->requires, l->nrequires, false)) <
+        0)
+        goto out;
+    if (with_binding && l->has_binding &&
+        (r = emit_stmts(&sb, "binding", l->binding, l->nbinding, true)) < 0)
+        goto out;
+    return strbuf_detach(&sb, ret_text, ret_len);
+out:
+    strbuf_release(&sb);
+    return r;
+}
+
+VPCI_EXPORT int vpci_layout_format(const struct vpci_layout *l,
+                                   char **ret_text, size_t *ret_len)
+{
+    return format(l, true, ret_text, ret_len);
+}
+
+VPCI_EXPORT int vpci_layout_format_unbound(const struct vpci_layout *l,
+                                           char **ret_text, size_t *ret_len)
+{
+    return format(l, false, ret_text, ret_len);
+}

@@ -1,2 +1,93 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
+/* Content hash (identity) and guest-ABI fingerprint. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
 #include "internal.h"
+
+VPCI_EXPORT int vpci_sha256_hex(const void *data, size_t len,
+                                char ret[VPCI_HASH_STRLEN])
+{
+    static const char hex[] = "0123456789abcdef";
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+
+    if ((!data && len) || !ret)
+        return -EINVAL;
+    if (!EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) || mdlen != 32)
+        return -EIO;
+    memcpy(ret, "sha256:", 7);
+    for (unsigned i = 0; i < 32; i++) {
+        ret[7 + 2 * i] = hex[md[i] >> 4];
+        ret[8 + 2 * i] = hex[md[i] & 15];
+    }
+    ret[71] = '\0';
+    return 0;
+}
+
+VPCI_EXPORT int vpci_layout_hash(const struct vpci_layout *l,
+                                 char ret[VPCI_HASH_STRLEN])
+{
+    char *text;
+    size_t len;
+    int r = vpci_layout_format_unbound(l, &text, &len);
+    if (r < 0)
+        return r;
+    r = vpci_sha256_hex(text, len, ret);
+    free(text);
+    return r;
+}
+
+/*
+ * The fingerprint covers exactly what a guest can observe and rely on
+ * across a migration: every byte's virtual value outside phys bits and its
+ * three masks, and the BAR/ROM geometry.  Which physical BAR backs a BAR,
+ * requires and binding are host matters and stay out.  The serialisation
+ * is documented in vpci-layout(5); changing it changes every fingerprint.
+ */
+VPCI_EXPORT int vpci_layout_fingerprint(const struct vpci_layout *l,
+                                        char ret[VPCI_HASH_STRLEN])
+{
+    static const char *const bar_kw[] = {"none", "mem32", "mem64", "io"};
+    struct vpci_render *r = malloc(sizeof(*r));
+    struct strbuf sb;
+    int rc;
+
+    if (!r)
+        return -ENOMEM;
+    rc = vpci_render(l, r);
+    if (rc < 0) {
+        free(r);
+        return rc;
+    }
+    strbuf_init(&sb);
+    strbuf_printf(&sb, "vpci-fingerprint 1\nspace %u\nheader type%u\n",
+                  r->size, r->header_type);
+    for (unsigned i = 0; i < r->size; i++) {
+        uint8_t v = r->val[i] & (uint8_t)~r->phys[i];
+        if (v | r->rw[i] | r->w1c[i] | r->phys[i])
+            strbuf_printf(&sb, "%03x %02x %02x %02x %02x\n", i, v, r->rw[i],
+                          r->w1c[i], r->phys[i]);
+    }
+    for (unsigned i = 0; i < VPCI_MAX_BARS; i++) {
+        const struct vpci_bar *b = &r->bars[i];
+        if (b->type == VPCI_BAR_NONE)
+            continue;
+        strbuf_printf(&sb, "bar %u %s%s 0x%llx\n", i, bar_kw[b->type],
+                      b->prefetch ? " prefetch" : "",
+                      (unsigned long long)b->size);
+    }
+    strbuf_printf(&sb, "rom 0x%x\n", r->rom.size);
+    free(r);
+    char *text;
+    size_t len;
+    rc = strbuf_detach(&sb, &text, &len);
+    if (rc < 0)
+        return rc;
+    rc = vpci_sha256_hex(text, len, ret);
+    free(text);
+    return rc;
+}

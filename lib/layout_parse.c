@@ -1,2 +1,830 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * vpci-layout text -> model.  Line oriented: top-level statements start in
+ * column 1, the lines of a block are indented.  The first error stops the
+ * parse and names its line and column; the model is then validated.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "internal.h"
+#include "layout_rules.h"
+
+#define MAX_TEXT (16u << 20)
+#define MAX_LINE 65536u
+#define MAX_BLOCKS 1100u
+#define MAX_FIELDS_PER_BLOCK 4096u
+#define MAX_STMTS 1024u
+
+struct tok {
+    const char *s;
+    size_t n;
+    unsigned col;
+};
+
+enum phase {
+    PH_FORMAT,   /* expecting "vpci-layout 1" */
+    PH_SPACE,    /* expecting "space N" */
+    PH_HEADER,   /* expecting "header typeN" */
+    PH_BODY,     /* bar, rom, cap, ecap, raw */
+    PH_REQUIRES, /* inside requires */
+    PH_BINDING,  /* inside binding */
+};
+
+struct parser {
+    const char *text;
+    size_t len;
+    size_t pos;
+    unsigned line;
+    struct vpci_error *err;
+    struct vpci_layout *l;
+    enum phase phase;
+    long cur_block; /* receives indented field lines, -1 if none */
+    bool seen_rom, seen_raw, seen_requires, seen_binding;
+    unsigned bar_line[VPCI_MAX_BARS];
+    struct tok *toks;
+    size_t ntoks, cap_toks;
+};
+
+#define FAIL(p, col, ...)                                                      \
+    do {                                                                       \
+        vpci_seterr((p)->err, (p)->line, (col), __VA_ARGS__);                  \
+        return -EINVAL;                                                        \
+    } while (0)
+
+/* A token for messages: at most 40 characters, quoted by the caller. */
+static const char *tokstr(const struct tok *t, char buf[48])
+{
+    size_t n = t->n > 40 ? 40 : t->n;
+    memcpy(buf, t->s, n);
+    if (t->n > 40) {
+        memcpy(buf + 40, "...", 4);
+    } else {
+        buf[n] = '\0';
+    }
+    return buf;
+}
+
+static bool tok_is(const struct tok *t, const char *s)
+{
+    size_t n = strlen(s);
+    return t->n == n && !memcmp(t->s, s, n);
+}
+
+/* Hex number with a 0x prefix, at most max. */
+static int parse_hex(struct parser *p, const struct tok *t, uint64_t max,
+                     const char *what, uint64_t *ret)
+{
+    char b[48];
+    if (t->n < 3 || t->s[0] != '0' || (t->s[1] != 'x' && t->s[1] != 'X'))
+        FAIL(p, t->col, "expected %s as a hex number like 0x1f, found '%s'",
+             what, tokstr(t, b));
+    uint64_t v = 0;
+    for (size_t i = 2; i < t->n; i++) {
+        int c = (unsigned char)t->s[i];
+        if (!isxdigit(c))
+            FAIL(p, t->col, "expected %s as a hex number like 0x1f, found '%s'",
+                 what, tokstr(t, b));
+        unsigned d = isdigit(c) ? (unsigned)(c - '0')
+                                : (unsigned)(tolower(c) - 'a' + 10);
+        if (v > (UINT64_MAX >> 4))
+            FAIL(p, t->col, "%s '%s' is too large (at most 0x%llx)", what,
+                 tokstr(t, b), (unsigned long long)max);
+        v = (v << 4) | d;
+    }
+    if (v > max)
+        FAIL(p, t->col, "%s '%s' does not fit: at most 0x%llx", what,
+             tokstr(t, b), (unsigned long long)max);
+    *ret = v;
+    return 0;
+}
+
+static int parse_dec(struct parser *p, const struct tok *t, uint64_t min,
+                     uint64_t max, const char *what, uint64_t *ret)
+{
+    char b[48];
+    uint64_t v = 0;
+    if (t->n == 0 || t->n > 19)
+        FAIL(p, t->col, "expected %s (a decimal number %llu-%llu), found '%s'",
+             what, (unsigned long long)min, (unsigned long long)max,
+             tokstr(t, b));
+    for (size_t i = 0; i < t->n; i++) {
+        if (!isdigit((unsigned char)t->s[i]))
+            FAIL(p, t->col,
+                 "expected %s (a decimal number %llu-%llu), found '%s'", what,
+                 (unsigned long long)min, (unsigned long long)max,
+                 tokstr(t, b));
+        v = v * 10 + (unsigned)(t->s[i] - '0');
+    }
+    if (v < min || v > max)
+        FAIL(p, t->col, "%s %llu is out of range %llu-%llu", what,
+             (unsigned long long)v, (unsigned long long)min,
+             (unsigned long long)max);
+    *ret = v;
+    return 0;
+}
+
+static int hexbyte(const struct tok *t)
+{
+    if (t->n != 2 || !isxdigit((unsigned char)t->s[0]) ||
+        !isxdigit((unsigned char)t->s[1]))
+        return -1;
+    char b[3] = {t->s[0], t->s[1], 0};
+    return (int)strtoul(b, NULL, 16);
+}
+
+bool vpci_name_valid(const char *s, size_t n)
+{
+    if (n == 0 || n > VPCI_NAME_MAX || !(s[0] >= 'a' && s[0] <= 'z'))
+        return false;
+    for (size_t i = 1; i < n; i++)
+        if (!((s[i] >= 'a' && s[i] <= 'z') || isdigit((unsigned char)s[i]) ||
+              s[i] == '_'))
+            return false;
+    return true;
+}
+
+/* Split the current line into tokens; returns the line length consumed
+ * and whether it was indented.  Comments run from '#' to end of line. */
+static int tokenize(struct parser *p, const char *line, size_t n,
+                    bool *indented)
+{
+    p->ntoks = 0;
+    *indented = n > 0 && (line[0] == ' ' || line[0] == '\t');
+    size_t i = 0;
+    while (i < n) {
+        unsigned char c = (unsigned char)line[i];
+        if (c == '#')
+            break;
+        if (c == ' ' || c == '\t' || (c == '\r' && i == n - 1)) {
+            i++;
+            continue;
+        }
+        if (c < 0x21 || c > 0x7e)
+            FAIL(p, (unsigned)i + 1,
+                 "unexpected character 0x%02x: layout text is printable "
+                 "ASCII outside comments",
+                 c);
+        size_t start = i;
+        while (i < n) {
+            c = (unsigned char)line[i];
+            if (c == ' ' || c == '\t' || c == '#' || c == '\r')
+                break;
+            if (c < 0x21 || c > 0x7e)
+                FAIL(p, (unsigned)i + 1,
+                     "unexpected character 0x%02x: layout text is printable "
+                     "ASCII outside comments",
+                     c);
+            i++;
+        }
+        if (p->ntoks == p->cap_toks) {
+            size_t nc = p->cap_toks ? p->cap_toks * 2 : 32;
+            struct tok *nt = realloc(p->toks, nc * sizeof(*nt));
+            if (!nt)
+                return -ENOMEM;
+            p->toks = nt;
+            p->cap_toks = nc;
+        }
+        p->toks[p->ntoks++] =
+            (struct tok){line + start, i - start, (unsigned)start + 1};
+    }
+    return 0;
+}
+
+static int expect_end(struct parser *p, size_t i, const char *what)
+{
+    char b[48];
+    if (i < p->ntoks)
+        FAIL(p, p->toks[i].col, "unexpected '%s' at the end of %s",
+             tokstr(&p->toks[i], b), what);
+    return 0;
+}
+
+static unsigned end_col(const struct parser *p)
+{
+    if (p->ntoks == 0)
+        return 1;
+    const struct tok *t = &p->toks[p->ntoks - 1];
+    return t->col + (unsigned)t->n;
+}
+
+static int need(struct parser *p, size_t i, const char *what)
+{
+    if (i >= p->ntoks)
+        FAIL(p, end_col(p), "expected %s at the end of the line", what);
+    return 0;
+}
+
+/* ---------------------------------------------------------------- fields */
+
+static int parse_masks_reg(struct parser *p, size_t i, unsigned width,
+                           uint32_t m[3])
+{
+    static const char *const kw[3] = {"rw", "w1c", "phys"};
+    bool seen[3] = {false, false, false};
+    uint64_t max = width == 4 ? 0xffffffffu : ((1u << (8 * width)) - 1);
+    char b[48];
+    while (i < p->ntoks) {
+        int k = -1;
+        for (int j = 0; j < 3; j++)
+            if (tok_is(&p->toks[i], kw[j]))
+                k = j;
+        if (k < 0)
+            FAIL(p, p->toks[i].col,
+                 "expected rw, w1c or phys followed by a mask, found '%s'",
+                 tokstr(&p->toks[i], b));
+        if (seen[k])
+            FAIL(p, p->toks[i].col, "'%s' given twice for this field", kw[k]);
+        seen[k] = true;
+        int r = need(p, i + 1, "a mask");
+        if (r < 0)
+            return r;
+        uint64_t v;
+        char what[32];
+        snprintf(what, sizeof(what), "%s mask", kw[k]);
+        r = parse_hex(p, &p->toks[i + 1], max, what, &v);
+        if (r < 0)
+            return r;
+        m[k] = (uint32_t)v;
+        i += 2;
+    }
+    return 0;
+}
+
+static int parse_field(struct parser *p, struct vpci_block *b)
+{
+    char bb[48];
+    uint64_t off;
+    int r;
+
+    if (b->nfields >= MAX_FIELDS_PER_BLOCK)
+        FAIL(p, 1, "too many fields in one block (at most %u)",
+             MAX_FIELDS_PER_BLOCK);
+    r = parse_hex(p, &p->toks[0], 0xfff, "a field offset", &off);
+    if (r < 0)
+        return r;
+    if ((r = need(p, 1, "a width (u8, u16, u32 or bytes)")) < 0)
+        return r;
+    const struct tok *w = &p->toks[1];
+    unsigned width = tok_is(w, "u8")    ? 1
+                     : tok_is(w, "u16") ? 2
+                     : tok_is(w, "u32") ? 4
+                                        : 0;
+    if (width) {
+        if ((r = need(p, 2, "a field name")) < 0)
+            return r;
+        const struct tok *nt = &p->toks[2];
+        if (!vpci_name_valid(nt->s, nt->n))
+            FAIL(p, nt->col,
+                 "expected a field name ([a-z][a-z0-9_]*, at most %d "
+                 "characters), found '%s'",
+                 VPCI_NAME_MAX, tokstr(nt, bb));
+        if ((r = need(p, 3, "a value")) < 0)
+            return r;
+        uint64_t v;
+        uint64_t max = width == 4 ? 0xffffffffu : ((1u << (8 * width)) - 1);
+        char what[16];
+        snprintf(what, sizeof(what), "a u%u value", 8 * width);
+        if ((r = parse_hex(p, &p->toks[3], max, what, &v)) < 0)
+            return r;
+        uint32_t m[3] = {0, 0, 0};
+        if ((r = parse_masks_reg(p, 4, width, m)) < 0)
+            return r;
+        char name[VPCI_NAME_MAX + 1];
+        memcpy(name, nt->s, nt->n);
+        name[nt->n] = '\0';
+        r = vpci_block_add_reg(b, (uint16_t)off, width, name, (uint32_t)v,
+                               m[0], m[1], m[2]);
+        if (r < 0)
+            return r;
+    } else if (tok_is(w, "bytes")) {
+        uint64_t n;
+        if ((r = need(p, 2, "a byte count")) < 0)
+            return r;
+        if ((r = parse_dec(p, &p->toks[2], 1, VPCI_CFG_SPACE_EXT,
+                           "a byte count", &n)) < 0)
+            return r;
+        uint8_t *arr[4] = {NULL, NULL, NULL, NULL};
+        bool seen[4] = {true, false, false, false};
+        static const char *const kw[4] = {"", "rw", "w1c", "phys"};
+        for (int k = 0; k < 4; k++) {
+            arr[k] = calloc(n, 1);
+            if (!arr[k]) {
+                r = -ENOMEM;
+                goto out_bytes;
+            }
+        }
+        size_t i = 3;
+        for (int group = 0;; group++) {
+            int k = 0;
+            if (group > 0) {
+                if (i >= p->ntoks)
+                    break;
+                k = -1;
+                for (int j = 1; j < 4; j++)
+                    if (tok_is(&p->toks[i], kw[j]))
+                        k = j;
+                if (k < 0) {
+                    vpci_seterr(p->err, p->line, p->toks[i].col,
+                                "expected rw, w1c or phys followed by %u "
+                                "bytes, found '%s'",
+                                (unsigned)n, tokstr(&p->toks[i], bb));
+                    r = -EINVAL;
+                    goto out_bytes;
+                }
+                if (seen[k]) {
+                    vpci_seterr(p->err, p->line, p->toks[i].col,
+                                "'%s' given twice for this field", kw[k]);
+                    r = -EINVAL;
+                    goto out_bytes;
+                }
+                seen[k] = true;
+                i++;
+            }
+            for (size_t j = 0; j < n; j++, i++) {
+                if (i >= p->ntoks) {
+                    vpci_seterr(p->err, p->line, end_col(p),
+                                "expected %u bytes (two hex digits each), "
+                                "found only %zu",
+                                (unsigned)n, j);
+                    r = -EINVAL;
+                    goto out_bytes;
+                }
+                int v = hexbyte(&p->toks[i]);
+                if (v < 0) {
+                    vpci_seterr(p->err, p->line, p->toks[i].col,
+                                "expected a byte as two hex digits like 'a5', "
+                                "found '%s'",
+                                tokstr(&p->toks[i], bb));
+                    r = -EINVAL;
+                    goto out_bytes;
+                }
+                arr[k][j] = (uint8_t)v;
+            }
+        }
+        r = vpci_block_add_bytes(b, (uint16_t)off, (unsigned)n, arr[0],
+                                 arr[1], arr[2], arr[3]);
+    out_bytes:
+        for (int k = 0; k < 4; k++)
+            free(arr[k]);
+        if (r < 0)
+            return r;
+    } else {
+        FAIL(p, w->col, "expected a width (u8, u16, u32 or bytes), found '%s'",
+             tokstr(w, bb));
+    }
+    struct vpci_field *f = &b->fields[b->nfields - 1];
+    f->line = p->line;
+    f->col = p->toks[0].col;
+    return 0;
+}
+
+/* ---------------------------------------------------------- statements */
+
+static int parse_stmt(struct parser *p, bool binding)
+{
+    size_t max = binding ? MAX_STMTS : 64;
+    size_t n = binding ? p->l->nbinding : p->l->nrequires;
+    if (n >= max)
+        FAIL(p, 1, "too many lines in the %s section (at most %zu)",
+             binding ? "binding" : "requires", max);
+    if (p->ntoks > 65)
+        FAIL(p, p->toks[65].col, "too many words on one line (at most 64)");
+    char *words[65];
+    size_t nw = 0;
+    int r = 0;
+    for (; nw < p->ntoks; nw++) {
+        words[nw] = strndup(p->toks[nw].s, p->toks[nw].n);
+        if (!words[nw]) {
+            r = -ENOMEM;
+            goto out;
+        }
+    }
+    size_t bad = 0;
+    char msg[200];
+    if (vpci_stmt_check(binding, words[0], (const char *const *)words + 1,
+                        nw - 1, &bad, msg, sizeof(msg)) < 0) {
+        unsigned col = bad < p->ntoks ? p->toks[bad].col : end_col(p);
+        vpci_seterr(p->err, p->line, col, "%s", msg);
+        r = -EINVAL;
+        goto out;
+    }
+    /* Each keyword once, except map lines in a binding. */
+    const struct vpci_stmt *list = binding ? p->l->binding : p->l->requires;
+    if (strcmp(words[0], "map"))
+        for (size_t i = 0; i < n; i++)
+            if (!strcmp(list[i].key, words[0])) {
+                vpci_seterr(p->err, p->line, p->toks[0].col,
+                            "'%s' given twice in the %s section (first on "
+                            "line %u)",
+                            words[0], binding ? "binding" : "requires",
+                            list[i].line);
+                r = -EINVAL;
+                goto out;
+            }
+    r = vpci_layout_add_stmt(p->l, binding, words[0],
+                             (const char *const *)words + 1, nw - 1);
+    if (r == 0) {
+        struct vpci_stmt *s = binding ? &p->l->binding[p->l->nbinding - 1]
+                                      : &p->l->requires[p->l->nrequires - 1];
+        s->line = p->line;
+        s->col = p->toks[0].col;
+    }
+out:
+    for (size_t i = 0; i < nw; i++)
+        free(words[i]);
+    return r;
+}
+
+/* ------------------------------------------------------------ top level */
+
+static int parse_bar(struct parser *p)
+{
+    char b[48];
+    uint64_t idx, size, from;
+    int r;
+    unsigned nbars = p->l->header_type == 1 ? 2 : VPCI_MAX_BARS;
+
+    if ((r = need(p, 1, "a BAR index")) < 0)
+        return r;
+    if ((r = parse_dec(p, &p->toks[1], 0, nbars - 1, "a BAR index", &idx)) < 0)
+        return r;
+    if (p->bar_line[idx])
+        FAIL(p, p->toks[1].col, "BAR %u is already described on line %u",
+             (unsigned)idx, p->bar_line[idx]);
+    struct vpci_bar *bar = &p->l->bars[idx];
+    if ((r = need(p, 2, "a BAR type (mem32, mem64 or io)")) < 0)
+        return r;
+    const struct tok *t = &p->toks[2];
+    if (tok_is(t, "mem32"))
+        bar->type = VPCI_BAR_MEM32;
+    else if (tok_is(t, "mem64"))
+        bar->type = VPCI_BAR_MEM64;
+    else if (tok_is(t, "io"))
+        bar->type = VPCI_BAR_IO;
+    else
+        FAIL(p, t->col, "expected a BAR type (mem32, mem64 or io), found '%s'",
+             tokstr(t, b));
+    size_t i = 3;
+    if (i < p->ntoks && tok_is(&p->toks[i], "prefetch")) {
+        bar->prefetch = true;
+        i++;
+    }
+    if ((r = need(p, i, "'size'")) < 0)
+        return r;
+    if (!tok_is(&p->toks[i], "size"))
+        FAIL(p, p->toks[i].col, "expected %s'size', found '%s'",
+             i == 3 ? "'prefetch' or " : "", tokstr(&p->toks[i], b));
+    if ((r = need(p, i + 1, "a BAR size")) < 0)
+        return r;
+    if ((r = parse_hex(p, &p->toks[i + 1], UINT64_MAX, "a BAR size", &size)) <
+        0)
+        return r;
+    bar->size = size;
+    bar->line = p->line;
+    bar->col = p->toks[0].col;
+    i += 2;
+    if (i < p->ntoks && tok_is(&p->toks[i], "from")) {
+        if ((r = need(p, i + 1, "a physical BAR index")) < 0)
+            return r;
+        if ((r = parse_dec(p, &p->toks[i + 1], 0, VPCI_MAX_BARS - 1,
+                           "a physical BAR index", &from)) < 0)
+            return r;
+        bar->from = (int)from;
+        i += 2;
+    }
+    p->bar_line[idx] = p->line;
+    return expect_end(p, i, "the bar line");
+}
+
+static int parse_rom(struct parser *p)
+{
+    char b[48];
+    int r;
+    if (p->seen_rom)
+        FAIL(p, p->toks[0].col, "the ROM is already described");
+    p->seen_rom = true;
+    p->l->rom.line = p->line;
+    p->l->rom.col = p->toks[0].col;
+    if ((r = need(p, 1, "'none' or 'size'")) < 0)
+        return r;
+    if (tok_is(&p->toks[1], "none"))
+        return expect_end(p, 2, "the rom line");
+    if (!tok_is(&p->toks[1], "size"))
+        FAIL(p, p->toks[1].col, "expected 'none' or 'size', found '%s'",
+             tokstr(&p->toks[1], b));
+    uint64_t size;
+    if ((r = need(p, 2, "a ROM size")) < 0)
+        return r;
+    if ((r = parse_hex(p, &p->toks[2], 0x80000000u, "a ROM size", &size)) < 0)
+        return r;
+    p->l->rom.size = (uint32_t)size;
+    size_t i = 3;
+    if (i < p->ntoks && tok_is(&p->toks[i], "from")) {
+        if ((r = need(p, i + 1, "'rom'")) < 0)
+            return r;
+        if (!tok_is(&p->toks[i + 1], "rom"))
+            FAIL(p, p->toks[i + 1].col,
+                 "expected 'rom' (the physical expansion ROM), found '%s'",
+                 tokstr(&p->toks[i + 1], b));
+        p->l->rom.from_phys = true;
+        i += 2;
+    }
+    return expect_end(p, i, "the rom line");
+}
+
+static int parse_cap(struct parser *p, bool ext)
+{
+    char b[48];
+    uint64_t off, id, version = 0;
+    int r;
+    const char *kw = ext ? "ecap" : "cap";
+
+    if (p->l->nblocks >= MAX_BLOCKS)
+        FAIL(p, 1, "too many capabilities (at most %u)", MAX_BLOCKS);
+    if ((r = need(p, 1, "a capability offset")) < 0)
+        return r;
+    if ((r = parse_hex(p, &p->toks[1], 0xfff, "a capability offset", &off)) <
+        0)
+        return r;
+    if ((r = need(p, 2, ext ? "an extended capability name or 'id'"
+                            : "a capability name or 'id'")) < 0)
+        return r;
+    const struct tok *t = &p->toks[2];
+    const struct vpci_cap_def *def = NULL;
+    size_t i;
+    if (tok_is(t, "id")) {
+        if ((r = need(p, 3, "a capability ID")) < 0)
+            return r;
+        if ((r = parse_hex(p, &p->toks[3], ext ? 0xffff : 0xff,
+                           "a capability ID", &id)) < 0)
+            return r;
+        def = vpci_cap_find(ext, (uint16_t)id);
+        i = 4;
+    } else {
+        char name[VPCI_NAME_MAX + 1];
+        if (t->n <= VPCI_NAME_MAX) {
+            memcpy(name, t->s, t->n);
+            name[t->n] = '\0';
+            def = vpci_cap_find_name(ext, name);
+        }
+        if (!def)
+            FAIL(p, t->col,
+                 "unknown %s '%s': expected a name from vpci-layout(5) or "
+                 "'id 0x%s'",
+                 ext ? "extended capability" : "capability", tokstr(t, b),
+                 ext ? "NNNN" : "NN");
+        id = def->id;
+        i = 3;
+    }
+    if (ext) {
+        if ((r = need(p, i, "'version'")) < 0)
+            return r;
+        if (!tok_is(&p->toks[i], "version"))
+            FAIL(p, p->toks[i].col, "expected 'version', found '%s'",
+                 tokstr(&p->toks[i], b));
+        if ((r = need(p, i + 1, "a capability version")) < 0)
+            return r;
+        if ((r = parse_dec(p, &p->toks[i + 1], 0, 15, "a capability version",
+                           &version)) < 0)
+            return r;
+        i += 2;
+    }
+    char what[32];
+    snprintf(what, sizeof(what), "the %s line", kw);
+    if ((r = expect_end(p, i, what)) < 0)
+        return r;
+    struct vpci_block *blk;
+    r = vpci_layout_add_block(p->l, ext ? VPCI_BLOCK_ECAP : VPCI_BLOCK_CAP,
+                              (uint16_t)off, (uint16_t)id, (uint8_t)version,
+                              def ? def->name : "", &blk);
+    if (r < 0)
+        return r;
+    blk->line = p->line;
+    blk->col = p->toks[0].col;
+    p->cur_block = (long)p->l->nblocks - 1;
+    return 0;
+}
+
+static int parse_top(struct parser *p)
+{
+    char b[48];
+    const struct tok *t = &p->toks[0];
+    uint64_t v;
+    int r;
+
+    switch (p->phase) {
+    case PH_FORMAT:
+        if (!tok_is(t, "vpci-layout"))
+            FAIL(p, t->col,
+                 "expected 'vpci-layout 1' as the first statement, found '%s'",
+                 tokstr(t, b));
+        if ((r = need(p, 1, "the format version")) < 0)
+            return r;
+        if (!tok_is(&p->toks[1], "1"))
+            FAIL(p, p->toks[1].col,
+                 "unsupported format version '%s': this library reads "
+                 "version 1",
+                 tokstr(&p->toks[1], b));
+        p->phase = PH_SPACE;
+        return expect_end(p, 2, "the vpci-layout line");
+    case PH_SPACE:
+        if (!tok_is(t, "space"))
+            FAIL(p, t->col, "expected 'space 256' or 'space 4096', found '%s'",
+                 tokstr(t, b));
+        if ((r = need(p, 1, "256 or 4096")) < 0)
+            return r;
+        if (tok_is(&p->toks[1], "256"))
+            v = 256;
+        else if (tok_is(&p->toks[1], "4096"))
+            v = 4096;
+        else
+            FAIL(p, p->toks[1].col,
+                 "expected a config space size of 256 or 4096, found '%s'",
+                 tokstr(&p->toks[1], b));
+        p->l->space = (unsigned)v;
+        p->phase = PH_HEADER;
+        return expect_end(p, 2, "the space line");
+    case PH_HEADER:
+        if (!tok_is(t, "header"))
+            FAIL(p, t->col,
+                 "expected 'header type0' or 'header type1', found '%s'",
+                 tokstr(t, b));
+        if ((r = need(p, 1, "type0 or type1")) < 0)
+            return r;
+        if (tok_is(&p->toks[1], "type0"))
+            p->l->header_type = 0;
+        else if (tok_is(&p->toks[1], "type1"))
+            p->l->header_type = 1;
+        else
+            FAIL(p, p->toks[1].col,
+                 "expected a header type (type0 or type1), found '%s'",
+                 tokstr(&p->toks[1], b));
+        p->l->blocks[0].line = p->line;
+        p->l->blocks[0].col = t->col;
+        p->cur_block = 0;
+        p->phase = PH_BODY;
+        return expect_end(p, 2, "the header line");
+    default:
+        break;
+    }
+
+    bool body = tok_is(t, "bar") || tok_is(t, "rom") || tok_is(t, "cap") ||
+                tok_is(t, "ecap") || tok_is(t, "raw");
+    if (body && p->phase != PH_BODY)
+        FAIL(p, t->col, "'%s' after the %s section: %s", tokstr(t, b),
+             p->phase == PH_REQUIRES ? "requires" : "binding",
+             "bars, the ROM, capabilities and raw bytes come first");
+    p->cur_block = -1;
+    if (tok_is(t, "bar"))
+        return parse_bar(p);
+    if (tok_is(t, "rom"))
+        return parse_rom(p);
+    if (tok_is(t, "cap"))
+        return parse_cap(p, false);
+    if (tok_is(t, "ecap"))
+        return parse_cap(p, true);
+    if (tok_is(t, "raw")) {
+        if (p->seen_raw)
+            FAIL(p, t->col, "only one raw block is allowed");
+        p->seen_raw = true;
+        struct vpci_block *blk;
+        r = vpci_layout_add_block(p->l, VPCI_BLOCK_RAW, 0, 0, 0, "", &blk);
+        if (r < 0)
+            return r;
+        blk->line = p->line;
+        blk->col = t->col;
+        p->cur_block = (long)p->l->nblocks - 1;
+        return expect_end(p, 1, "the raw line");
+    }
+    if (tok_is(t, "requires")) {
+        if (p->seen_requires || p->phase == PH_BINDING)
+            FAIL(p, t->col, "%s",
+                 p->seen_requires
+                     ? "only one requires section is allowed"
+                     : "the requires section comes before the binding");
+        p->seen_requires = true;
+        p->phase = PH_REQUIRES;
+        return expect_end(p, 1, "the requires line");
+    }
+    if (tok_is(t, "binding")) {
+        if (p->seen_binding)
+            FAIL(p, t->col, "only one binding section is allowed");
+        p->seen_binding = true;
+        p->l->has_binding = true;
+        p->phase = PH_BINDING;
+        return expect_end(p, 1, "the binding line");
+    }
+    if (tok_is(t, "header") || tok_is(t, "space") ||
+        tok_is(t, "vpci-layout"))
+        FAIL(p, t->col, "'%s' may appear only once, at the top",
+             tokstr(t, b));
+    FAIL(p, t->col,
+         "unknown keyword '%s': expected bar, rom, cap, ecap, raw, requires "
+         "or binding",
+         tokstr(t, b));
+}
+
+static int parse_indented(struct parser *p)
+{
+    if (p->phase == PH_REQUIRES)
+        return parse_stmt(p, false);
+    if (p->phase == PH_BINDING)
+        return parse_stmt(p, true);
+    if (p->cur_block < 0)
+        FAIL(p, p->toks[0].col,
+             "indented line outside a block: fields belong to a header, cap, "
+             "ecap or raw block");
+    return parse_field(p, &p->l->blocks[p->cur_block]);
+}
+
+VPCI_EXPORT int vpci_layout_parse(const char *text, size_t len,
+                                  struct vpci_layout **ret,
+                                  struct vpci_error *err)
+{
+    struct parser p = {0};
+    int r;
+
+    if (!text || !ret)
+        return -EINVAL;
+    if (err)
+        memset(err, 0, sizeof(*err));
+    if (len > MAX_TEXT) {
+        vpci_seterr(err, 0, 0, "layout text is too large (%zu bytes, at most "
+                               "%u)", len, MAX_TEXT);
+        return -EINVAL;
+    }
+    if (memchr(text, '\0', len)) {
+        size_t at = (size_t)((const char *)memchr(text, '\0', len) - text);
+        unsigned line = 1;
+        for (size_t i = 0; i < at; i++)
+            line += text[i] == '\n';
+        vpci_seterr(err, line, 1, "NUL byte in layout text");
+        return -EINVAL;
+    }
+    r = vpci_layout_new(VPCI_CFG_SPACE_STD, 0, &p.l);
+    if (r < 0)
+        return r;
+    p.text = text;
+    p.len = len;
+    p.err = err;
+    p.cur_block = -1;
+
+    while (p.pos < len) {
+        const char *line = text + p.pos;
+        const char *nl = memchr(line, '\n', len - p.pos);
+        size_t n = nl ? (size_t)(nl - line) : len - p.pos;
+        p.pos += n + (nl ? 1 : 0);
+        p.line++;
+        if (n > MAX_LINE) {
+            vpci_seterr(err, p.line, MAX_LINE + 1,
+                        "line too long (at most %u characters)", MAX_LINE);
+            r = -EINVAL;
+            goto fail;
+        }
+        bool indented;
+        if ((r = tokenize(&p, line, n, &indented)) < 0)
+            goto fail;
+        if (p.ntoks == 0)
+            continue;
+        if (indented && p.phase >= PH_BODY)
+            r = parse_indented(&p);
+        else if (indented)
+            r = (vpci_seterr(err, p.line, p.toks[0].col,
+                             "unexpected indentation: '%s' is a top-level "
+                             "statement",
+                             p.phase == PH_FORMAT  ? "vpci-layout"
+                             : p.phase == PH_SPACE ? "space"
+                                                   : "header"),
+                 -EINVAL);
+        else
+            r = parse_top(&p);
+        if (r < 0)
+            goto fail;
+    }
+    if (p.phase < PH_BODY) {
+        vpci_seterr(err, p.line + 1, 1, "unexpected end of file: expected %s",
+                    p.phase == PH_FORMAT ? "'vpci-layout 1'"
+                    : p.phase == PH_SPACE
+                        ? "'space 256' or 'space 4096'"
+                        : "'header type0' or 'header type1'");
+        r = -EINVAL;
+        goto fail;
+    }
+    free(p.toks);
+    p.toks = NULL;
+    r = vpci_layout_validate(p.l, err);
+    if (r < 0)
+        goto fail;
+    *ret = p.l;
+    return 0;
+fail:
+    if (r == -ENOMEM)
+        vpci_seterr(err, p.line, 1, "out of memory");
+    free(p.toks);
+    vpci_layout_free(p.l);
+    return r;
+}

@@ -406,14 +406,28 @@ struct vpci_device {
     /* Facts config bytes do not carry (0 = unknown). */
     uint16_t vendor_id, device_id; /* sysfs IDs (a VF reads 0xffff) */
     uint64_t bar_size[VPCI_MAX_BARS];
+    /* BAR type from sysfs resource flags; VPCI_BAR_NONE = read it from
+     * the BAR register (a VF's BAR registers read 0). */
+    enum vpci_bar_type bar_type[VPCI_MAX_BARS];
+    bool bar_prefetch[VPCI_MAX_BARS];
     uint64_t rom_size;
     bool is_vf;
 };
 
-/* Derive a layout.  quirks may be NULL.  The result validates. */
+/* What derive decided that a reader of the layout should know: hidden
+ * capabilities, quirks applied, BARs left out, decoder warnings. */
+#define VPCI_DERIVE_MAX_NOTES 48
+struct vpci_derive_notes {
+    size_t n;
+    size_t dropped; /* notes that did not fit */
+    char note[VPCI_DERIVE_MAX_NOTES][160];
+};
+
+/* Derive a layout.  quirks and notes may be NULL.  The result validates.
+ * Quirks apply to the vfio policy only: identity is the device as it is. */
 int vpci_derive(const struct vpci_device *dev, enum vpci_policy policy,
                 const struct vpci_quirks *quirks, struct vpci_layout **ret,
-                struct vpci_error *err);
+                struct vpci_derive_notes *notes, struct vpci_error *err);
 
 #ifdef __cplusplus
 }
