@@ -63,7 +63,7 @@ sed 's/0x2937/0x12937/' "$TMP/good.vpci" >"$TMP/bad.vpci"
 out=$("$VPCICTL" layout lint "$TMP/good.vpci" "$TMP/bad.vpci" 2>&1)
 expect_eq "lint with one bad file exits 1" 1 $?
 expect_eq "lint error names file:line:col" \
-    "$TMP/bad.vpci:14:26: error: a u16 value '0x12937' does not fit: at most 0xffff" "$out"
+    "$TMP/bad.vpci:12:19: error: a u16 value '0x12937' does not fit: at most 0xffff" "$out"
 out=$("$VPCICTL" layout lint "$TMP/missing.vpci" 2>&1)
 expect_eq "lint of a missing file exits 1" 1 $?
 expect_eq "missing file message" "vpcictl: $TMP/missing.vpci: No such file or directory" "$out"
@@ -115,16 +115,35 @@ expect_eq "render exits 0" 0 $?
 expect_eq "render: header line plus 256 hex lines for 4 KiB" 257 "$(wc -l <"$TMP/r.lspci")"
 expect_eq "render: first hex line" \
     "00: b3 15 1e 10 00 00 10 00 00 00 00 00 00 00 00 00" "$(sed -n 2p "$TMP/r.lspci")"
-expect_eq "render: BAR0 mem64 prefetch, capability pointer 0x60" \
-    "10: 0c 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00|30: 00 00 00 00 60 00 00 00 00 00 00 00 00 00 00 00" \
-    "$(sed -n 3p "$TMP/r.lspci" | sed 's/^.*$/&/' ; true)|$(sed -n 5p "$TMP/r.lspci")"
+expect_eq "render: BAR0 type bits mem64 prefetch (0x0c)" \
+    "10: 0c 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00" \
+    "$(sed -n 3p "$TMP/r.lspci")"
+expect_eq "render: capability pointer 0x60" \
+    "30: 00 00 00 00 60 00 00 00 00 00 00 00 00 00 00 00" \
+    "$(sed -n 5p "$TMP/r.lspci")"
+expect_eq "render: pcie capability header, next 0" \
+    "60: 10 00 00 00 00 00 00 00 37 29 00 00 00 00 00 00" \
+    "$(sed -n 8p "$TMP/r.lspci")"
+expect_eq "render: ari at 0x100, version 1, no next" \
+    "100: 0e 00 01 00 00 00 00 00 00 00 00 00 00 00 00 00" \
+    "$(sed -n 18p "$TMP/r.lspci")"
 
 # derive
 dsa=$FIX/dumps/intel-dsa-8086-0b25-pasid-ats-pri-4k.lspci
 multi=$FIX/dumps/machine-intel-dh77df-4k.lspci
 "$VPCICTL" layout derive --dump "$multi" >/dev/null 2>"$TMP/err"
 expect_eq "derive on a multi-device dump without --slot exits 2" 2 $?
-check "derive lists the slots" grep -q '^  0000:00:00.0 ' "$TMP/err"
+check "derive lists the devices with their positions" \
+    grep -q '^   1  0000:00:00.0 ' "$TMP/err"
+"$VPCICTL" layout derive --dump "$multi" --index 1 >"$TMP/i1.vpci"
+expect_eq "derive --index 1 exits 0" 0 $?
+"$VPCICTL" layout derive --dump "$multi" --slot 00:00.0 >"$TMP/s1.vpci"
+check "--index 1 and --slot of the first device agree" \
+    cmp -s "$TMP/i1.vpci" "$TMP/s1.vpci"
+"$VPCICTL" layout derive --dump "$multi" --index 999 >/dev/null 2>&1
+expect_eq "derive --index past the end exits 1" 1 $?
+"$VPCICTL" layout derive --dump "$multi" --index 0 >/dev/null 2>&1
+expect_eq "derive --index 0 exits 2" 2 $?
 "$VPCICTL" layout derive --dump "$multi" --slot 07:0.0 >/dev/null 2>&1
 expect_eq "derive of an absent slot exits 1" 1 $?
 "$VPCICTL" layout derive --policy magic --dump "$dsa" >/dev/null 2>&1
@@ -135,8 +154,27 @@ check "derive output starts with a comment naming its source" \
     grep -q '^# derived from .*intel-dsa-8086-0b25-pasid-ats-pri-4k.lspci slot 0000:6a:01.0' "$TMP/dsa.vpci"
 check "derived layout lints" "$VPCICTL" layout lint "$TMP/dsa.vpci"
 "$VPCICTL" layout derive --policy identity --dump "$dsa" >"$TMP/dsa-id.vpci"
-check "identity keeps the physical PASID capability" grep -q '^ecap 0x[0-9a-f]* pasid version 1$' "$TMP/dsa-id.vpci"
-check "identity keeps SR-IOV-free chain with ATS" grep -q '^ecap 0x[0-9a-f]* ats version 1$' "$TMP/dsa-id.vpci"
+expect_eq "identity keeps the physical extended chain in order" \
+    "ecap 0x100 aer version 2
+ecap 0x150 ltr version 1
+ecap 0x160 tph version 1
+ecap 0x170 vc version 1
+ecap 0x200 dvsec version 1
+ecap 0x220 ats version 1
+ecap 0x230 pasid version 1
+ecap 0x240 pri version 1" "$(grep '^ecap' "$TMP/dsa-id.vpci")"
+expect_eq "identity: BARs from the dump's Region lines" \
+    "bar 0 mem64 prefetch size 0x10000 from 0
+bar 2 mem64 prefetch size 0x20000 from 2" "$(grep '^bar' "$TMP/dsa-id.vpci")"
+expect_eq "vfio: the quirk places a virtual PASID at 0x230" \
+    "ecap 0x230 pasid version 1
+  0x04 u16 pasid_cap            0x1404
+  0x06 u16 pasid_ctl            0x0000  rw 0x0005" \
+    "$(grep -A2 '^ecap 0x230' "$TMP/dsa.vpci")"
+check "vfio: the notes say why PASID was hidden and placed" \
+    grep -q '^# - hid ecap pasid at 0x230: vfio-pci hides PASID$' "$TMP/dsa.vpci"
+VPCI_QUIRKS_DIR=$TMP "$VPCICTL" layout derive --dump "$dsa" >"$TMP/noq.vpci"
+check "vfio without quirks: no PASID" sh -c "! grep -q pasid_cap '$TMP/noq.vpci'"
 "$VPCICTL" layout derive --dump /dev/null >/dev/null 2>"$TMP/err"
 expect_eq "derive from an empty dump exits 1" 1 $?
 check "empty dump error names the file" grep -q '^/dev/null' "$TMP/err"
