@@ -19,7 +19,7 @@ static void derive_check(const uint8_t *cfg, unsigned n)
         struct vpci_layout *l = NULL;
         struct vpci_error err;
         if (vpci_derive(&dev, p ? VPCI_POLICY_IDENTITY : VPCI_POLICY_VFIO,
-                        NULL, &l, &err) < 0)
+                        NULL, &l, NULL, &err) < 0)
             continue;
         if (vpci_layout_validate(l, &err) < 0)
             abort();

@@ -3,7 +3,8 @@
  * libFuzzer target for the layout parser.  Beyond "does not crash" it
  * checks the format's promises on every input that parses: the canonical
  * text is a fixed point, re-parses to the same hash and fingerprint, and
- * renders and emulates without touching memory it should not.
+ * renders and emulates without touching memory it should not.  The same
+ * bytes also go through the quirk parser, which shares the line syntax.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -21,6 +22,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t n1, n2;
     char h1[VPCI_HASH_STRLEN], h2[VPCI_HASH_STRLEN];
     char f1[VPCI_HASH_STRLEN], f2[VPCI_HASH_STRLEN];
+
+    struct vpci_quirks *q = NULL;
+    if (vpci_quirks_parse((const char *)data, size, &q, &err) < 0) {
+        if (q || err.msg[0] == '\0')
+            abort(); /* a failed parse leaves nothing and says why */
+    }
+    vpci_quirks_free(q);
 
     if (vpci_layout_parse((const char *)data, size, &l, &err) < 0) {
         if (err.msg[0] == '\0')
