@@ -273,10 +273,11 @@ VPCI_EXPORT int vpci_layout_diff(const struct vpci_layout *a,
         long j = match_block(a, i, b);
         block_label(x, la, sizeof(la));
         if (j < 0) {
-            if (x->kind == VPCI_BLOCK_RAW)
-                line(&d, "raw: only in A");
-            else
+            /* An empty raw block describes nothing (fmt drops it). */
+            if (x->kind != VPCI_BLOCK_RAW)
                 line(&d, "%s@0x%02x: only in A", la, x->off);
+            else if (x->nfields > 0)
+                line(&d, "raw: only in A");
             continue;
         }
         const struct vpci_block *y = &b->blocks[j];
@@ -293,10 +294,10 @@ VPCI_EXPORT int vpci_layout_diff(const struct vpci_layout *a,
         if (matched)
             continue;
         block_label(&b->blocks[j], la, sizeof(la));
-        if (b->blocks[j].kind == VPCI_BLOCK_RAW)
-            line(&d, "raw: only in B");
-        else
+        if (b->blocks[j].kind != VPCI_BLOCK_RAW)
             line(&d, "%s@0x%02x: only in B", la, b->blocks[j].off);
+        else if (b->blocks[j].nfields > 0)
+            line(&d, "raw: only in B");
     }
     diff_stmts(&d, "requires", a->requires, a->nrequires, b->requires,
                b->nrequires);

@@ -1,8 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: BSD-2-Clause
 # Run every test twice: in build/ and in build-asan/ (AddressSanitizer +
-# UndefinedBehaviorSanitizer), then the fuzz smoke run, and print the
-# totals.  Exit status 0 only if everything passed.
+# UndefinedBehaviorSanitizer), the Check suites once more under valgrind,
+# then the fuzz smoke run, and print the totals.  Exit status 0 only if everything passed.
 set -u
 cd "$(dirname "$0")/.."
 top=$(pwd)
@@ -19,6 +19,7 @@ run_build() {
 
 run_build build
 run_build build-asan --enable-sanitizers
+sh "$top/tools/valgrind-check.sh" build || status=1
 (cd build && make fuzz-smoke) || status=1
 
 # Totals from the logs: Check prints "Checks: N, Failures: F, Errors: E",
