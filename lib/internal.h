@@ -29,6 +29,9 @@ void strbuf_printf(struct strbuf *sb, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void strbuf_vprintf(struct strbuf *sb, const char *fmt, va_list ap)
     __attribute__((format(printf, 2, 0)));
+/* Lowercase hex, zero-padded to digits; n spaces. */
+void strbuf_hex(struct strbuf *sb, uint64_t v, unsigned digits);
+void strbuf_pad(struct strbuf *sb, size_t n);
 /* Hand the buffer to the caller (never NULL unless oom): 0 or -ENOMEM. */
 int strbuf_detach(struct strbuf *sb, char **ret, size_t *ret_len);
 void strbuf_release(struct strbuf *sb);

@@ -51,18 +51,58 @@ void strbuf_puts(struct strbuf *sb, const char *s)
 
 void strbuf_vprintf(struct strbuf *sb, const char *fmt, va_list ap)
 {
+    if (sb->oom)
+        return;
+    /* Try the room we have first: one vsnprintf in the common case. */
+    if (sb->cap - sb->len < 128 && !strbuf_reserve(sb, 128))
+        return;
+    size_t room = sb->cap - sb->len;
     va_list ap2;
     va_copy(ap2, ap);
-    int n = vsnprintf(NULL, 0, fmt, ap2);
+    int n = vsnprintf(sb->buf + sb->len, room, fmt, ap2);
     va_end(ap2);
     if (n < 0) {
+        sb->buf[sb->len] = '\0';
         sb->oom = true;
         return;
     }
-    if (!strbuf_reserve(sb, (size_t)n))
-        return;
-    vsnprintf(sb->buf + sb->len, (size_t)n + 1, fmt, ap);
+    if ((size_t)n >= room) {
+        if (!strbuf_reserve(sb, (size_t)n)) {
+            sb->buf[sb->len] = '\0';
+            return;
+        }
+        vsnprintf(sb->buf + sb->len, (size_t)n + 1, fmt, ap);
+    }
     sb->len += (size_t)n;
+}
+
+/* Lowercase hex of v, zero-padded to digits (at most 16). */
+void strbuf_hex(struct strbuf *sb, uint64_t v, unsigned digits)
+{
+    static const char hx[] = "0123456789abcdef";
+    char tmp[16];
+    unsigned n = 0;
+    do {
+        tmp[n++] = hx[v & 0xf];
+        v >>= 4;
+    } while (v && n < sizeof(tmp));
+    while (n < digits && n < sizeof(tmp))
+        tmp[n++] = '0';
+    if (!strbuf_reserve(sb, n))
+        return;
+    for (unsigned i = 0; i < n; i++)
+        sb->buf[sb->len + i] = tmp[n - 1 - i];
+    sb->len += n;
+    sb->buf[sb->len] = '\0';
+}
+
+void strbuf_pad(struct strbuf *sb, size_t n)
+{
+    if (!strbuf_reserve(sb, n))
+        return;
+    memset(sb->buf + sb->len, ' ', n);
+    sb->len += n;
+    sb->buf[sb->len] = '\0';
 }
 
 void strbuf_printf(struct strbuf *sb, const char *fmt, ...)

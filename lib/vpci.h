@@ -57,7 +57,8 @@ enum vpci_block_kind {
 
 /*
  * One register (u8/u16/u32) or one run of raw bytes ("bytes N").  All four
- * arrays hold len bytes, little-endian, owned by the field.  For each bit:
+ * arrays hold len bytes, little-endian, owned by the field (one allocation
+ * starting at val; use the builder functions, never assign them).  For each bit:
  * rw, w1c and phys as in vpci-layout(5); rw and w1c never overlap.
  */
 struct vpci_field {
