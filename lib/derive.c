@@ -106,16 +106,25 @@ static struct regpol vfio_header(const struct dctx *c, const char *name,
     return RO(v);
 }
 
-/* Standard capabilities vfio-pci exposes (pci_cap_length[] non-zero). */
+/* Standard capabilities vfio-pci exposes: those with a non-zero entry in
+ * its pci_cap_length[] table. */
 static bool vfio_std_shown(uint8_t id)
 {
     switch (id) {
-    case 0x01: case 0x02: case 0x03: case 0x04: case 0x05: case 0x06:
-    case 0x07: case 0x08: case 0x09: case 0x0a: case 0x0c: case 0x0e:
-    case 0x0f: case 0x10: case 0x11: case 0x12: case 0x13:
+    case 0x01: /* pm */
+    case 0x02: /* agp */
+    case 0x03: /* vpd */
+    case 0x05: /* msi */
+    case 0x07: /* pcix */
+    case 0x08: /* ht */
+    case 0x09: /* vendor */
+    case 0x10: /* pcie */
+    case 0x11: /* msix */
+    case 0x12: /* sata */
+    case 0x13: /* af */
         return true;
     default:
-        return false; /* ccrc, ssvid, ea, fpb and unknown IDs */
+        return false;
     }
 }
 
@@ -206,9 +215,9 @@ static struct regpol vfio_cap_reg(const struct dctx *c,
             if (!strcmp(name, "devsta"))
                 return (struct regpol){.w1c = 0x000f, .phys = 0x0020};
             if (!strcmp(name, "devctl2"))
-                /* everything but ARI forwarding */
-                return (struct regpol){.val = v & 0x175f, .rw = 0x175f,
-                                       .phys = 0x175f};
+                /* everything but ARI forwarding (bit 5) */
+                return (struct regpol){.val = v & 0xffdf, .rw = 0xffdf,
+                                       .phys = 0xffdf};
             break;
         case 0x13: /* AF: FLR virtual */
             if (!strcmp(name, "af_ctl"))
@@ -631,7 +640,8 @@ static int apply_pasid(struct dctx *c, const struct quirk_action *a,
     struct vpci_block *b;
     int r;
     if (!have_ext && a->off != 0x100) {
-        if (c->owned[0x100]) {
+        if (c->owned[0x100] || c->owned[0x101] || c->owned[0x102] ||
+            c->owned[0x103]) {
             note(c, "quirk line %u: 0x100 is taken; PASID not placed",
                  a->line);
             return 0;
