@@ -261,7 +261,8 @@ static int parse_field(struct parser *p, struct vpci_block *b)
     int r;
 
     if (b->nfields >= MAX_FIELDS_PER_BLOCK)
-        FAIL(p, 1, "too many fields in one block (at most %u)",
+        FAIL(p, p->toks[0].col,
+             "too many fields in one block (at most %u)",
              MAX_FIELDS_PER_BLOCK);
     r = parse_hex(p, &p->toks[0], 0xfff, "a field offset", &off);
     if (r < 0)
@@ -389,7 +390,8 @@ static int parse_stmt(struct parser *p, bool binding)
     size_t max = binding ? MAX_STMTS : 64;
     size_t n = binding ? p->l->nbinding : p->l->nrequires;
     if (n >= max)
-        FAIL(p, 1, "too many lines in the %s section (at most %zu)",
+        FAIL(p, p->toks[0].col,
+             "too many lines in the %s section (at most %zu)",
              binding ? "binding" : "requires", max);
     if (p->ntoks > 65)
         FAIL(p, p->toks[65].col, "too many words on one line (at most 64)");
@@ -760,9 +762,14 @@ VPCI_EXPORT int vpci_layout_parse(const char *text, size_t len,
     if (memchr(text, '\0', len)) {
         size_t at = (size_t)((const char *)memchr(text, '\0', len) - text);
         unsigned line = 1;
+        size_t bol = 0; /* start of the NUL's line */
         for (size_t i = 0; i < at; i++)
-            line += text[i] == '\n';
-        vpci_seterr(err, line, 1, "NUL byte in layout text");
+            if (text[i] == '\n') {
+                line++;
+                bol = i + 1;
+            }
+        vpci_seterr(err, line, (unsigned)(at - bol) + 1,
+                    "NUL byte in layout text");
         return -EINVAL;
     }
     r = vpci_layout_new(VPCI_CFG_SPACE_STD, 0, &p.l);

@@ -258,7 +258,7 @@ static int check_map(const char *const *a, size_t n, size_t *ret_bad,
     }
     if (!strcmp(a[0], "rom")) {
         if (n != 2 || (strcmp(a[1], "rom") && strcmp(a[1], "none")))
-            STMT_FAIL(n < 2 ? n + 1 : 2, "expected map rom rom|none");
+            STMT_FAIL(n > 2 ? 3 : 2, "expected map rom rom|none");
         return 0;
     }
     STMT_FAIL(1, "expected cap, ecap, bar or rom after 'map', found '%s'",

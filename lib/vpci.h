@@ -206,8 +206,9 @@ int vpci_sha256_hex(const void *data, size_t len,
  *   "header.command: value 0x0000 -> 0x0006"
  *   "cap pcie: moved 0x60 -> 0x70"
  *   "ecap pasid@0xff8: only in B"
- * Returns the number of differences (0 = same guest-visible layout and
- * same requires), *ret_text malloc'ed (empty string when 0).
+ * Returns the number of differences (0 = same guest-visible layout, same
+ * BAR backing ("from"), same requires and same binding), *ret_text
+ * malloc'ed (empty string when 0).
  */
 int vpci_layout_diff(const struct vpci_layout *a, const struct vpci_layout *b,
                      char **ret_text);
