@@ -23,6 +23,8 @@ struct strbuf {
 };
 
 void strbuf_init(struct strbuf *sb);
+/* Make room for n more bytes (a hint; failure shows up later as oom). */
+void strbuf_grow(struct strbuf *sb, size_t n);
 void strbuf_append(struct strbuf *sb, const char *s, size_t n);
 void strbuf_puts(struct strbuf *sb, const char *s);
 void strbuf_printf(struct strbuf *sb, const char *fmt, ...)

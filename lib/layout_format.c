@@ -6,6 +6,7 @@
  * format's definition (vpci-layout(5), "Canonical form").
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -44,31 +45,55 @@ static bool all_zero(const uint8_t *p, unsigned n)
     return true;
 }
 
+/* "  0xOFF" with at least two digits. */
+static void emit_off(struct strbuf *sb, unsigned off)
+{
+    strbuf_append(sb, "  0x", 4);
+    strbuf_hex(sb, off, 2);
+}
+
+/* Fields are most of a layout: they are written without printf, which
+ * made formatting (and so hashing) several times slower. */
 static void emit_field(struct strbuf *sb, const struct vpci_field *f)
 {
-    static const char *const kw[3] = {"rw", "w1c", "phys"};
+    static const char *const kw[3] = {"  rw", "  w1c", "  phys"};
     const uint8_t *m[3] = {f->rw, f->w1c, f->phys};
+    emit_off(sb, f->off);
     if (f->is_bytes) {
-        strbuf_printf(sb, "  0x%02x bytes %u", f->off, f->len);
+        char num[8];
+        size_t n = 0;
+        for (unsigned v = f->len; v; v /= 10)
+            num[sizeof(num) - 1 - n++] = (char)('0' + v % 10);
+        strbuf_append(sb, " bytes ", 7);
+        strbuf_append(sb, num + sizeof(num) - n, n);
         emit_bytes(sb, f->val, f->len);
         for (int k = 0; k < 3; k++) {
             if (all_zero(m[k], f->len))
                 continue;
-            strbuf_printf(sb, "  %s", kw[k]);
+            strbuf_puts(sb, kw[k]);
             emit_bytes(sb, m[k], f->len);
         }
     } else {
-        int digits = 2 * f->len;
-        strbuf_printf(sb, "  0x%02x %-3s %-*s 0x%0*x", f->off,
-                      width_kw(f->len), NAME_COLUMN, f->name, digits,
-                      le_get(f->val, f->len));
+        unsigned digits = 2u * f->len;
+        const char *w = width_kw(f->len);
+        size_t wl = strlen(w), nl = strlen(f->name);
+        strbuf_append(sb, " ", 1);
+        strbuf_append(sb, w, wl);
+        strbuf_pad(sb, 4 - wl);
+        strbuf_append(sb, f->name, nl);
+        strbuf_pad(sb, (nl < NAME_COLUMN ? NAME_COLUMN - nl : 0) + 1);
+        strbuf_append(sb, "0x", 2);
+        strbuf_hex(sb, le_get(f->val, f->len), digits);
         for (int k = 0; k < 3; k++) {
             uint32_t v = le_get(m[k], f->len);
-            if (v)
-                strbuf_printf(sb, "  %s 0x%0*x", kw[k], digits, v);
+            if (!v)
+                continue;
+            strbuf_puts(sb, kw[k]);
+            strbuf_append(sb, " 0x", 3);
+            strbuf_hex(sb, v, digits);
         }
     }
-    strbuf_puts(sb, "\n");
+    strbuf_append(sb, "\n", 1);
 }
 
 static int cmp_field(const void *a, const void *b)
@@ -105,6 +130,15 @@ static int emit_block(struct strbuf *sb, const struct vpci_layout *l,
     }
     if (b->nfields == 0)
         return 0;
+    /* Fields are usually written in offset order already. */
+    bool sorted = true;
+    for (size_t i = 1; i < b->nfields && sorted; i++)
+        sorted = b->fields[i - 1].off <= b->fields[i].off;
+    if (sorted) {
+        for (size_t i = 0; i < b->nfields; i++)
+            emit_field(sb, &b->fields[i]);
+        return 0;
+    }
     const struct vpci_field **order = malloc(b->nfields * sizeof(*order));
     if (!order)
         return -ENOMEM;
@@ -183,6 +217,11 @@ static int format(const struct vpci_layout *l, bool with_binding,
     if (!l || !ret_text || l->nblocks == 0)
         return -EINVAL;
     strbuf_init(&sb);
+    /* Room for a typical line per field up front: no regrowth. */
+    size_t nf = 0;
+    for (size_t i = 0; i < l->nblocks; i++)
+        nf += l->blocks[i].nfields + 2;
+    strbuf_grow(&sb, 64 * nf + 256);
     strbuf_printf(&sb, "vpci-layout %u\nspace %u\n\n", l->format, l->space);
     if ((r = emit_block(&sb, l, &l->blocks[0])) < 0)
         goto out;

@@ -127,13 +127,23 @@ static int parse_dec(struct parser *p, const struct tok *t, uint64_t min,
     return 0;
 }
 
+static int nibble(unsigned char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
 static int hexbyte(const struct tok *t)
 {
-    if (t->n != 2 || !isxdigit((unsigned char)t->s[0]) ||
-        !isxdigit((unsigned char)t->s[1]))
+    if (t->n != 2)
         return -1;
-    char b[3] = {t->s[0], t->s[1], 0};
-    return (int)strtoul(b, NULL, 16);
+    int hi = nibble((unsigned char)t->s[0]), lo = nibble((unsigned char)t->s[1]);
+    return hi < 0 || lo < 0 ? -1 : hi << 4 | lo;
 }
 
 bool vpci_name_valid(const char *s, size_t n)
@@ -243,9 +253,9 @@ static int parse_masks_reg(struct parser *p, size_t i, unsigned width,
         if (r < 0)
             return r;
         uint64_t v;
-        char what[32];
-        snprintf(what, sizeof(what), "%s mask", kw[k]);
-        r = parse_hex(p, &p->toks[i + 1], max, what, &v);
+        static const char *const what[3] = {"rw mask", "w1c mask",
+                                            "phys mask"};
+        r = parse_hex(p, &p->toks[i + 1], max, what[k], &v);
         if (r < 0)
             return r;
         m[k] = (uint32_t)v;
@@ -287,8 +297,9 @@ static int parse_field(struct parser *p, struct vpci_block *b)
             return r;
         uint64_t v;
         uint64_t max = width == 4 ? 0xffffffffu : ((1u << (8 * width)) - 1);
-        char what[16];
-        snprintf(what, sizeof(what), "a u%u value", 8 * width);
+        const char *what = width == 1   ? "a u8 value"
+                           : width == 2 ? "a u16 value"
+                                        : "a u32 value";
         if ((r = parse_hex(p, &p->toks[3], max, what, &v)) < 0)
             return r;
         uint32_t m[3] = {0, 0, 0};
@@ -308,16 +319,16 @@ static int parse_field(struct parser *p, struct vpci_block *b)
         if ((r = parse_dec(p, &p->toks[2], 1, VPCI_CFG_SPACE_EXT,
                            "a byte count", &n)) < 0)
             return r;
-        uint8_t *arr[4] = {NULL, NULL, NULL, NULL};
         bool seen[4] = {true, false, false, false};
         static const char *const kw[4] = {"", "rw", "w1c", "phys"};
-        for (int k = 0; k < 4; k++) {
-            arr[k] = calloc(n, 1);
-            if (!arr[k]) {
-                r = -ENOMEM;
-                goto out_bytes;
-            }
-        }
+        static const uint8_t zeros[VPCI_CFG_SPACE_EXT];
+        /* Add the field, then fill its arrays in place; an error takes it
+         * out again. */
+        if ((r = vpci_block_add_bytes(b, (uint16_t)off, (unsigned)n, zeros,
+                                      NULL, NULL, NULL)) < 0)
+            return r;
+        struct vpci_field *nf = &b->fields[b->nfields - 1];
+        uint8_t *arr[4] = {nf->val, nf->rw, nf->w1c, nf->phys};
         size_t i = 3;
         for (int group = 0;; group++) {
             int k = 0;
@@ -366,13 +377,13 @@ static int parse_field(struct parser *p, struct vpci_block *b)
                 arr[k][j] = (uint8_t)v;
             }
         }
-        r = vpci_block_add_bytes(b, (uint16_t)off, (unsigned)n, arr[0],
-                                 arr[1], arr[2], arr[3]);
+        r = 0;
     out_bytes:
-        for (int k = 0; k < 4; k++)
-            free(arr[k]);
-        if (r < 0)
+        if (r < 0) {
+            free(nf->val); /* the four arrays are one allocation */
+            b->nfields--;
             return r;
+        }
     } else {
         FAIL(p, w->col, "expected a width (u8, u16, u32 or bytes), found '%s'",
              tokstr(w, bb));

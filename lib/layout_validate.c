@@ -367,14 +367,30 @@ static void describe_owner(const struct vstate *s, int32_t o, char *buf,
     }
 }
 
+/* "field 'x' at 0x.." or "bytes at 0x..": built only for messages, as
+ * formatting it for every field dominated validation. */
+static const char *field_what(const struct vpci_field *f, unsigned a,
+                              char *buf, size_t n)
+{
+    if (f->is_bytes)
+        snprintf(buf, n, "bytes at 0x%x", a);
+    else
+        snprintf(buf, n, "field '%s' at 0x%x", f->name, a);
+    return buf;
+}
+
+/* Mark bytes as owned by who; f (or, for capability headers, what) names
+ * the claimant in the overlap message. */
 static int claim(struct vstate *s, unsigned from, unsigned len, int32_t who,
-                 unsigned line, unsigned col, const char *what)
+                 unsigned line, unsigned col, const struct vpci_field *f,
+                 const char *what)
 {
     for (unsigned a = from; a < from + len; a++) {
         if (s->owner[a] != OWN_FREE) {
-            char other[128];
+            char other[128], buf[96];
             describe_owner(s, s->owner[a], other, sizeof(other));
-            VFAIL(s->err, line, col, "%s overlaps %s at 0x%x", what, other, a);
+            VFAIL(s->err, line, col, "%s overlaps %s at 0x%x",
+                  f ? field_what(f, from, buf, sizeof(buf)) : what, other, a);
         }
         s->owner[a] = who;
     }
@@ -475,6 +491,11 @@ static int check_table_name(const struct vpci_field *f,
 {
     if (f->is_bytes)
         return 0;
+    /* Common case: the table has this name at this offset and width. */
+    for (size_t i = 0; i < ndefs; i++)
+        if (defs[i].off == f->off && defs[i].width == f->len &&
+            !strcmp(defs[i].name, f->name))
+            return 0;
     bool name_known = false;
     for (size_t i = 0; i < ndefs; i++) {
         if (strcmp(defs[i].name, f->name))
@@ -526,7 +547,7 @@ static int check_block(struct vstate *s, size_t bi)
                   "capability name '%s' does not match ID 0x%x", b->name,
                   b->id);
         r = claim(s, b->off, ext ? 4 : 2, (int32_t)(bi << 16), b->line,
-                  b->col, ext ? "the extended capability header"
+                  b->col, NULL, ext ? "the extended capability header"
                               : "the capability header");
         if (r < 0)
             return r;
@@ -540,13 +561,10 @@ static int check_block(struct vstate *s, size_t bi)
     for (size_t fi = 0; fi < b->nfields; fi++) {
         const struct vpci_field *f = &b->fields[fi];
         unsigned a = field_abs(b, f);
-        char what[96];
+        char wbuf[96];
+#define what field_what(f, a, wbuf, sizeof(wbuf))
         if ((r = check_field_shape(b, f, err)) < 0)
             return r;
-        if (f->is_bytes)
-            snprintf(what, sizeof(what), "bytes at 0x%x", a);
-        else
-            snprintf(what, sizeof(what), "field '%s' at 0x%x", f->name, a);
         switch (b->kind) {
         case VPCI_BLOCK_HEADER:
             if (a + f->len > 0x40)
@@ -591,8 +609,9 @@ static int check_block(struct vstate *s, size_t bi)
             VFAIL(err, f->line, f->col,
                   "%s ends at 0x%x, past the end of the %u-byte space", what,
                   a + f->len - 1, l->space);
+#undef what
         r = claim(s, a, f->len, (int32_t)((bi << 16) | (fi + 1)), f->line,
-                  f->col, what);
+                  f->col, f, NULL);
         if (r < 0)
             return r;
     }

@@ -35,6 +35,11 @@ static bool strbuf_reserve(struct strbuf *sb, size_t extra)
     return true;
 }
 
+void strbuf_grow(struct strbuf *sb, size_t n)
+{
+    (void)strbuf_reserve(sb, n);
+}
+
 void strbuf_append(struct strbuf *sb, const char *s, size_t n)
 {
     if (!strbuf_reserve(sb, n))
