@@ -58,8 +58,8 @@ static void emit_field(struct strbuf *sb, const struct vpci_field *f)
 {
     static const char *const kw[3] = {"  rw", "  w1c", "  phys"};
     const uint8_t *m[3] = {f->rw, f->w1c, f->phys};
-    emit_off(sb, f->off);
     if (f->is_bytes) {
+        emit_off(sb, f->off);
         char num[8];
         size_t n = 0;
         for (unsigned v = f->len; v; v /= 10)
@@ -74,24 +74,46 @@ static void emit_field(struct strbuf *sb, const struct vpci_field *f)
             emit_bytes(sb, m[k], f->len);
         }
     } else {
+        /* One register line, built in place: "  0xOFF uNN  NAME  0xVAL"
+         * then "  rw 0x..", "  w1c 0x..", "  phys 0x.." when non-zero. */
+        static const char hx[] = "0123456789abcdef";
+        char line[160];
+        size_t n = 0;
         unsigned digits = 2u * f->len;
         const char *w = width_kw(f->len);
         size_t wl = strlen(w), nl = strlen(f->name);
-        strbuf_append(sb, " ", 1);
-        strbuf_append(sb, w, wl);
-        strbuf_pad(sb, 4 - wl);
-        strbuf_append(sb, f->name, nl);
-        strbuf_pad(sb, (nl < NAME_COLUMN ? NAME_COLUMN - nl : 0) + 1);
-        strbuf_append(sb, "0x", 2);
-        strbuf_hex(sb, le_get(f->val, f->len), digits);
-        for (int k = 0; k < 3; k++) {
-            uint32_t v = le_get(m[k], f->len);
-            if (!v)
-                continue;
-            strbuf_puts(sb, kw[k]);
-            strbuf_append(sb, " 0x", 3);
-            strbuf_hex(sb, v, digits);
+        memcpy(line, "  0x", 4);
+        n = 4;
+        unsigned od = f->off > 0xff ? 3 : 2;
+        for (unsigned i = od; i-- > 0;)
+            line[n++] = hx[(f->off >> (4 * i)) & 15];
+        line[n++] = ' ';
+        memcpy(line + n, w, wl);
+        n += wl;
+        memset(line + n, ' ', 4 - wl);
+        n += 4 - wl;
+        memcpy(line + n, f->name, nl);
+        n += nl;
+        size_t pad = (nl < NAME_COLUMN ? NAME_COLUMN - nl : 0) + 1;
+        memset(line + n, ' ', pad);
+        n += pad;
+        uint32_t v[4] = {le_get(f->val, f->len), le_get(f->rw, f->len),
+                         le_get(f->w1c, f->len), le_get(f->phys, f->len)};
+        for (int k = 0; k < 4; k++) {
+            if (k > 0) {
+                if (!v[k])
+                    continue;
+                size_t kl = strlen(kw[k - 1]);
+                memcpy(line + n, kw[k - 1], kl);
+                n += kl;
+                line[n++] = ' ';
+            }
+            line[n++] = '0';
+            line[n++] = 'x';
+            for (unsigned i = digits; i-- > 0;)
+                line[n++] = hx[(v[k] >> (4 * i)) & 15];
         }
+        strbuf_append(sb, line, n);
     }
     strbuf_append(sb, "\n", 1);
 }
