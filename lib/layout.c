@@ -8,7 +8,8 @@
 
 static void field_release(struct vpci_field *f)
 {
-    free(f->val); /* rw, w1c and phys share its allocation */
+    if (f->val != f->small_)
+        free(f->val); /* rw, w1c and phys share its allocation */
 }
 
 static void block_release(struct vpci_block *b)
@@ -107,26 +108,43 @@ VPCI_EXPORT void vpci_layout_remove_block(struct vpci_layout *l, size_t i)
     l->nblocks--;
 }
 
+/* Point the four arrays of f at base (len bytes each). */
+static void field_point(struct vpci_field *f, uint8_t *base, unsigned len)
+{
+    f->val = base;
+    f->rw = base + len;
+    f->w1c = base + 2 * len;
+    f->phys = base + 3 * len;
+}
+
 static struct vpci_field *block_new_field(struct vpci_block *b, unsigned len)
 {
     if (b->nfields == b->cap_fields) {
         size_t ncap = b->cap_fields ? b->cap_fields * 2 : 8;
+        struct vpci_field *old = b->fields;
         struct vpci_field *n = realloc(b->fields, ncap * sizeof(*n));
         if (!n)
             return NULL;
         b->fields = n;
         b->cap_fields = ncap;
+        /* Fields that keep their arrays inside themselves moved too. */
+        if (n != old)
+            for (size_t i = 0; i < b->nfields; i++)
+                if (n[i].len <= 4)
+                    field_point(&n[i], n[i].small_, n[i].len);
     }
     struct vpci_field *f = &b->fields[b->nfields];
     memset(f, 0, sizeof(*f));
-    /* One allocation for the four arrays: a layout has hundreds of
-     * fields, and four mallocs each dominated parsing. */
-    f->val = calloc(len, 4);
-    if (!f->val)
-        return NULL;
-    f->rw = f->val + len;
-    f->w1c = f->val + 2 * len;
-    f->phys = f->val + 3 * len;
+    /* Registers (most fields) need no allocation; bytes runs get one
+     * allocation for the four arrays. */
+    if (len <= 4) {
+        field_point(f, f->small_, len);
+    } else {
+        uint8_t *base = calloc(len, 4);
+        if (!base)
+            return NULL;
+        field_point(f, base, len);
+    }
     f->len = (uint16_t)len;
     b->nfields++;
     return f;

@@ -133,19 +133,27 @@ static int emit_block(struct strbuf *sb, const struct vpci_layout *l,
         strbuf_printf(sb, "header type%u\n", l->header_type);
         break;
     case VPCI_BLOCK_CAP:
-        if (b->name[0])
-            strbuf_printf(sb, "cap 0x%02x %s\n", b->off, b->name);
-        else
-            strbuf_printf(sb, "cap 0x%02x id 0x%02x\n", b->off, b->id);
+    case VPCI_BLOCK_ECAP: {
+        /* "cap 0xOFF NAME" | "cap 0xOFF id 0xID", ecap with " version V" */
+        bool ext = b->kind == VPCI_BLOCK_ECAP;
+        strbuf_puts(sb, ext ? "ecap 0x" : "cap 0x");
+        strbuf_hex(sb, b->off, ext ? 3 : 2);
+        if (b->name[0]) {
+            strbuf_append(sb, " ", 1);
+            strbuf_puts(sb, b->name);
+        } else {
+            strbuf_append(sb, " id 0x", 6);
+            strbuf_hex(sb, b->id, ext ? 4 : 2);
+        }
+        if (ext) {
+            char v[3] = {(char)('0' + b->version / 10),
+                         (char)('0' + b->version % 10), 0};
+            strbuf_append(sb, " version ", 9);
+            strbuf_puts(sb, b->version >= 10 ? v : v + 1);
+        }
+        strbuf_append(sb, "\n", 1);
         break;
-    case VPCI_BLOCK_ECAP:
-        if (b->name[0])
-            strbuf_printf(sb, "ecap 0x%03x %s version %u\n", b->off, b->name,
-                          b->version);
-        else
-            strbuf_printf(sb, "ecap 0x%03x id 0x%04x version %u\n", b->off,
-                          b->id, b->version);
-        break;
+    }
     case VPCI_BLOCK_RAW:
         strbuf_puts(sb, "raw\n");
         break;

@@ -159,6 +159,12 @@ bool vpci_name_valid(const char *s, size_t n)
 
 /* Split the current line into tokens; returns the line length consumed
  * and whether it was indented.  Comments run from '#' to end of line. */
+/* The bytes a word is made of: printable ASCII except '#'. */
+static inline bool word_char(unsigned char c)
+{
+    return (unsigned char)(c - 0x21) <= 0x7e - 0x21 && c != '#';
+}
+
 static int tokenize(struct parser *p, const char *line, size_t n,
                     bool *indented)
 {
@@ -179,17 +185,15 @@ static int tokenize(struct parser *p, const char *line, size_t n,
                  "ASCII outside comments",
                  c);
         size_t start = i;
-        while (i < n) {
-            c = (unsigned char)line[i];
-            if (c == ' ' || c == '\t' || c == '#' || c == '\r')
-                break;
-            if (c < 0x21 || c > 0x7e)
-                FAIL(p, (unsigned)i + 1,
-                     "unexpected character 0x%02x: layout text is printable "
-                     "ASCII outside comments",
-                     c);
+        /* Word characters: printable ASCII but '#'. */
+        while (i < n && word_char((unsigned char)line[i]))
             i++;
-        }
+        c = i < n ? (unsigned char)line[i] : 0;
+        if (i < n && c != ' ' && c != '\t' && c != '#' && c != '\r')
+            FAIL(p, (unsigned)i + 1,
+                 "unexpected character 0x%02x: layout text is printable "
+                 "ASCII outside comments",
+                 c);
         if (p->ntoks == p->cap_toks) {
             size_t nc = p->cap_toks ? p->cap_toks * 2 : 32;
             struct tok *nt = realloc(p->toks, nc * sizeof(*nt));
@@ -380,7 +384,8 @@ static int parse_field(struct parser *p, struct vpci_block *b)
         r = 0;
     out_bytes:
         if (r < 0) {
-            free(nf->val); /* the four arrays are one allocation */
+            if (nf->val != nf->small_)
+                free(nf->val); /* the four arrays are one allocation */
             b->nfields--;
             return r;
         }
@@ -554,7 +559,6 @@ static int parse_cap(struct parser *p, bool ext)
     char b[48];
     uint64_t off, id, version = 0;
     int r;
-    const char *kw = ext ? "ecap" : "cap";
 
     if (p->l->nblocks >= MAX_BLOCKS)
         FAIL(p, 1, "too many capabilities (at most %u)", MAX_BLOCKS);
@@ -606,9 +610,7 @@ static int parse_cap(struct parser *p, bool ext)
             return r;
         i += 2;
     }
-    char what[32];
-    snprintf(what, sizeof(what), "the %s line", kw);
-    if ((r = expect_end(p, i, what)) < 0)
+    if ((r = expect_end(p, i, ext ? "the ecap line" : "the cap line")) < 0)
         return r;
     struct vpci_block *blk;
     r = vpci_layout_add_block(p->l, ext ? VPCI_BLOCK_ECAP : VPCI_BLOCK_CAP,

@@ -682,12 +682,15 @@ VPCI_EXPORT int vpci_layout_validate(const struct vpci_layout *l,
     if (l->nblocks == 0 || l->blocks[0].kind != VPCI_BLOCK_HEADER)
         VFAIL(err, 0, 0, "a layout starts with its header block");
 
-    struct vstate *s = malloc(sizeof(*s));
-    if (!s)
-        return -ENOMEM;
+    /* 16 KiB on the stack: a heap block this size per validation cost
+     * more than the validation itself. */
+    struct vstate vs;
+    struct vstate *s = &vs;
     s->l = l;
     s->err = err;
-    for (unsigned i = 0; i < VPCI_CFG_SPACE_EXT; i++)
+    /* Only the layout's space can be claimed: fields past it fail the
+     * "past the end of the space" check before they claim anything. */
+    for (unsigned i = 0; i < l->space && i < VPCI_CFG_SPACE_EXT; i++)
         s->owner[i] = OWN_FREE;
     unsigned bar_lo = 0x10, bar_hi = l->header_type == 1 ? 0x18 : 0x28;
     unsigned rom = l->header_type == 1 ? 0x38 : 0x30;
@@ -700,7 +703,6 @@ VPCI_EXPORT int vpci_layout_validate(const struct vpci_layout *l,
     r = check_bars(l, err);
     for (size_t i = 0; r == 0 && i < l->nblocks; i++)
         r = check_block(s, i);
-    free(s);
     if (r < 0)
         return r;
     if ((r = check_header(l, err)) < 0)

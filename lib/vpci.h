@@ -71,6 +71,9 @@ struct vpci_field {
     uint8_t *w1c;
     uint8_t *phys;
     unsigned line, col; /* where it was written; 0 if built */
+    /* Storage of the four arrays when len <= 4 (registers): private to
+     * libvpci, which keeps the pointers right when fields move. */
+    uint8_t small_[16];
 };
 
 struct vpci_block {
