@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/evp.h>
+#include <nettle/sha2.h>
 
 #include "internal.h"
 
@@ -12,15 +12,18 @@ VPCI_EXPORT int vpci_sha256_hex(const void *data, size_t len,
                                 char ret[VPCI_HASH_STRLEN])
 {
     static const char hex[] = "0123456789abcdef";
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0;
+    uint8_t md[SHA256_DIGEST_SIZE];
+    struct sha256_ctx ctx;
 
     if ((!data && len) || !ret)
         return -EINVAL;
-    if (!EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) || mdlen != 32)
-        return -EIO;
+    /* nettle: no provider lookup per call, which cost more than hashing
+     * a whole layout with OpenSSL 3's EVP interface. */
+    sha256_init(&ctx);
+    sha256_update(&ctx, len, data);
+    sha256_digest(&ctx, sizeof(md), md);
     memcpy(ret, "sha256:", 7);
-    for (unsigned i = 0; i < 32; i++) {
+    for (unsigned i = 0; i < SHA256_DIGEST_SIZE; i++) {
         ret[7 + 2 * i] = hex[md[i] >> 4];
         ret[8 + 2 * i] = hex[md[i] & 15];
     }
