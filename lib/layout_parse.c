@@ -75,6 +75,17 @@ static bool tok_is(const struct tok *t, const char *s)
 }
 
 /* Hex number with a 0x prefix, at most max. */
+static int nibble(unsigned char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
 static int parse_hex(struct parser *p, const struct tok *t, uint64_t max,
                      const char *what, uint64_t *ret)
 {
@@ -84,12 +95,11 @@ static int parse_hex(struct parser *p, const struct tok *t, uint64_t max,
              what, tokstr(t, b));
     uint64_t v = 0;
     for (size_t i = 2; i < t->n; i++) {
-        int c = (unsigned char)t->s[i];
-        if (!isxdigit(c))
+        int d0 = nibble((unsigned char)t->s[i]);
+        if (d0 < 0)
             FAIL(p, t->col, "expected %s as a hex number like 0x1f, found '%s'",
                  what, tokstr(t, b));
-        unsigned d = isdigit(c) ? (unsigned)(c - '0')
-                                : (unsigned)(tolower(c) - 'a' + 10);
+        unsigned d = (unsigned)d0;
         if (v > (UINT64_MAX >> 4))
             FAIL(p, t->col, "%s '%s' is too large (at most 0x%llx)", what,
                  tokstr(t, b), (unsigned long long)max);
@@ -127,17 +137,6 @@ static int parse_dec(struct parser *p, const struct tok *t, uint64_t min,
     return 0;
 }
 
-static int nibble(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 static int hexbyte(const struct tok *t)
 {
     if (t->n != 2)
@@ -151,14 +150,12 @@ bool vpci_name_valid(const char *s, size_t n)
     if (n == 0 || n > VPCI_NAME_MAX || !(s[0] >= 'a' && s[0] <= 'z'))
         return false;
     for (size_t i = 1; i < n; i++)
-        if (!((s[i] >= 'a' && s[i] <= 'z') || isdigit((unsigned char)s[i]) ||
+        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') ||
               s[i] == '_'))
             return false;
     return true;
 }
 
-/* Split the current line into tokens; returns the line length consumed
- * and whether it was indented.  Comments run from '#' to end of line. */
 /* The bytes a word is made of: printable ASCII except '#'. */
 static inline bool word_char(unsigned char c)
 {
