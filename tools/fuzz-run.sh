@@ -1,16 +1,16 @@
 #!/bin/sh
 # SPDX-License-Identifier: BSD-2-Clause
-# fuzz-run.sh BINARY SECONDS SEEDS: run one libFuzzer target on a copy of
-# its seed corpus for SECONDS and record the result where the test totals
+# fuzz-run.sh BINARY SECONDS SEEDDIR...: run one libFuzzer target from its
+# seed corpora for SECONDS and record the result where the test totals
 # look (BINARY.log with a RESULT line, BINARY.trs).
 set -u
 bin=$1
 secs=$2
-seeds=$3
+shift 2
 work=$bin.corpus
 mkdir -p "$work"
 if "$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
-    -print_final_stats=1 "$work" "$seeds" >"$bin.log" 2>&1; then
+    -print_final_stats=1 "$work" "$@" >"$bin.log" 2>&1; then
     res=PASS
     echo "RESULT: 1 passed, 0 failed" >>"$bin.log"
 else
