@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "inventory.h"
 #include "vpci.h"
 #include "vpcictl.h"
 
@@ -198,6 +199,92 @@ static bool slot_matches(const char *want, const char *slot)
            !strcasecmp(want, slot + 5);
 }
 
+/* Derive from d and print the layout with its notes; src and slot name
+ * the device in messages. */
+static int derive_and_print(const struct vpci_device *d, const char *src,
+                            const char *slot, const char *desc,
+                            enum vpci_policy policy, const char *qdir)
+{
+    struct vpci_error err;
+    size_t len;
+    struct vpci_quirks *q = NULL;
+    const char *env = getenv("VPCI_QUIRKS_DIR");
+    int r = load_quirks(qdir ? qdir : env ? env : VPCI_DATADIR "/quirks",
+                        qdir != NULL, &q);
+    if (r < 0) {
+        vpci_quirks_free(q);
+        return EXIT_INVALID;
+    }
+    CLEANUP_LAYOUT struct vpci_layout *l = NULL;
+    struct vpci_derive_notes notes;
+    r = vpci_derive(d, policy, q, &l, &notes, &err);
+    vpci_quirks_free(q);
+    if (r < 0) {
+        fprintf(stderr, "vpcictl: %s: %s: cannot derive: %s\n", src,
+                slot, err.msg);
+        return EXIT_INVALID;
+    }
+    CLEANUP_FREE char *out = NULL;
+    if (vpci_layout_format(l, &out, &len) < 0) {
+        fprintf(stderr, "vpcictl: out of memory\n");
+        return EXIT_INVALID;
+    }
+    printf("# derived from %s slot %s (%s), policy %s\n", src, slot,
+           desc, policy == VPCI_POLICY_VFIO ? "vfio" : "identity");
+    for (size_t i = 0; i < notes.n; i++) {
+        printf("# - %s\n", notes.note[i]);
+        /* What the operator must fix by hand also goes to stderr. */
+        if (!strncmp(notes.note[i], "BAR", 3) ||
+            !strncmp(notes.note[i], "ROM", 3))
+            fprintf(stderr, "vpcictl: %s: %s: warning: %s\n", src,
+                    slot, notes.note[i]);
+    }
+    if (notes.dropped)
+        printf("# - (%zu more notes)\n", notes.dropped);
+    fwrite(out, 1, len, stdout);
+    return EXIT_OK;
+}
+
+/* derive BDF: a live function (or one of a fixture tree) read through
+ * the host inventory, with the facts its config bytes lack: sysfs IDs,
+ * BAR and ROM sizes and types from resource, and whether it is a VF. */
+static int derive_live(const char *sysfs, const char *bdf,
+                       enum vpci_policy policy, const char *qdir)
+{
+    unsigned dom, bus, dev, fn;
+    if (vpcid_bdf_parse(bdf, &dom, &bus, &dev, &fn) < 0)
+        return usage_error("BDF is DDDD:BB:DD.F or BB:DD.F");
+    struct inv_host *h = NULL;
+    if (vpcictl_host_scan(sysfs, &h) < 0)
+        return EXIT_INVALID;
+    const struct inv_func *f = vpcid_inventory_find(h, bdf);
+    if (!f) {
+        fprintf(stderr, "vpcictl: %s: no PCI function %s\n",
+                sysfs ? sysfs : "/sys", bdf);
+        vpcid_inventory_free(h);
+        return EXIT_INVALID;
+    }
+    for (size_t i = 0; i < f->nwarnings; i++)
+        fprintf(stderr, "vpcictl: %s: warning: %s\n", f->bdf,
+                f->warnings[i]);
+    int rc;
+    if (f->config_size < 64) {
+        fprintf(stderr, "vpcictl: %s: config space unreadable\n", f->bdf);
+        rc = EXIT_INVALID;
+    } else {
+        struct vpci_device d;
+        vpcid_inventory_to_device(f, &d);
+        char src[4200], desc[200];
+        snprintf(src, sizeof(src), "sysfs %s", sysfs ? sysfs : "/sys");
+        snprintf(desc, sizeof(desc), "%04x:%04x%s%s", f->vendor_id,
+                 f->device_id, f->physfn[0] ? " VF of " : "",
+                 f->physfn[0] ? f->physfn : "");
+        rc = derive_and_print(&d, src, f->bdf, desc, policy, qdir);
+    }
+    vpcid_inventory_free(h);
+    return rc;
+}
+
 static int cmd_derive(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -206,11 +293,12 @@ static int cmd_derive(int argc, char **argv)
         {"slot", required_argument, NULL, 's'},
         {"index", required_argument, NULL, 'i'},
         {"quirks", required_argument, NULL, 'q'},
+        {"sysfs", required_argument, NULL, 'S'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     enum vpci_policy policy = VPCI_POLICY_VFIO;
-    const char *dump = NULL, *slot = NULL, *qdir = NULL;
+    const char *dump = NULL, *slot = NULL, *qdir = NULL, *sysfs = NULL;
     unsigned long nth = 0;
     int c;
     optind = 1;
@@ -238,11 +326,21 @@ static int cmd_derive(int argc, char **argv)
         case 'q':
             qdir = optarg;
             break;
+        case 'S':
+            sysfs = optarg;
+            break;
         default:
             return usage_error("derive [--policy identity|vfio] --dump FILE "
                                "[--slot BDF | --index N] [--quirks DIR]");
         }
     }
+    if (!dump && optind == argc - 1) {
+        if (slot || nth)
+            return usage_error("--slot and --index go with --dump");
+        return derive_live(sysfs, argv[optind], policy, qdir);
+    }
+    if (sysfs && dump)
+        return usage_error("--sysfs goes with a BDF, not with --dump");
     if (!dump || optind != argc)
         return usage_error("derive needs --dump FILE (live devices: see "
                            "vpcictl(1))");
@@ -292,14 +390,6 @@ static int cmd_derive(int argc, char **argv)
         fprintf(stderr, "vpcictl: %s: %s: warning: %s\n", dump, dev->slot,
                 dev->warnings[i]);
 
-    struct vpci_quirks *q = NULL;
-    const char *env = getenv("VPCI_QUIRKS_DIR");
-    int r = load_quirks(qdir ? qdir : env ? env : VPCI_DATADIR "/quirks",
-                        qdir != NULL, &q);
-    if (r < 0) {
-        vpci_quirks_free(q);
-        return EXIT_INVALID;
-    }
     struct vpci_device d = {
         .cfg = dev->cfg,
         .size = dev->size,
@@ -307,34 +397,7 @@ static int cmd_derive(int argc, char **argv)
     for (unsigned i = 0; i < VPCI_MAX_BARS; i++)
         d.bar_size[i] = dev->region_size[i];
     d.rom_size = dev->region_size[VPCI_MAX_BARS];
-    CLEANUP_LAYOUT struct vpci_layout *l = NULL;
-    struct vpci_derive_notes notes;
-    r = vpci_derive(&d, policy, q, &l, &notes, &err);
-    vpci_quirks_free(q);
-    if (r < 0) {
-        fprintf(stderr, "vpcictl: %s: %s: cannot derive: %s\n", dump,
-                dev->slot, err.msg);
-        return EXIT_INVALID;
-    }
-    CLEANUP_FREE char *out = NULL;
-    if (vpci_layout_format(l, &out, &len) < 0) {
-        fprintf(stderr, "vpcictl: out of memory\n");
-        return EXIT_INVALID;
-    }
-    printf("# derived from %s slot %s (%s), policy %s\n", dump, dev->slot,
-           dev->desc, policy == VPCI_POLICY_VFIO ? "vfio" : "identity");
-    for (size_t i = 0; i < notes.n; i++) {
-        printf("# - %s\n", notes.note[i]);
-        /* What the operator must fix by hand also goes to stderr. */
-        if (!strncmp(notes.note[i], "BAR", 3) ||
-            !strncmp(notes.note[i], "ROM", 3))
-            fprintf(stderr, "vpcictl: %s: %s: warning: %s\n", dump,
-                    dev->slot, notes.note[i]);
-    }
-    if (notes.dropped)
-        printf("# - (%zu more notes)\n", notes.dropped);
-    fwrite(out, 1, len, stdout);
-    return EXIT_OK;
+    return derive_and_print(&d, dump, dev->slot, dev->desc, policy, qdir);
 }
 
 static void layout_help(FILE *f)
@@ -348,7 +411,9 @@ static void layout_help(FILE *f)
           "  render FILE               config space as lspci -xxx[x] text\n"
           "  derive [--policy identity|vfio] --dump FILE\n"
           "         [--slot BDF | --index N] [--quirks DIR]\n"
-          "                            derive a layout from an lspci dump\n",
+          "                            derive a layout from an lspci dump\n"
+          "  derive [--policy identity|vfio] [--sysfs DIR] [--quirks DIR] BDF\n"
+          "                            derive a layout from a live function\n",
           f);
 }
 

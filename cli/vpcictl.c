@@ -15,6 +15,7 @@ static void usage(FILE *f)
           "  layout VERB ...   offline work on vpci-layout files and lspci "
           "dumps\n"
           "                    (lint, fmt, hash, diff, render, derive)\n"
+          "  host VERB ...     this host's PCI functions (scan)\n"
           "\n"
           "'vpcictl layout --help' lists the verbs; vpcictl(1) and "
           "vpci-layout(5)\n"
@@ -39,6 +40,8 @@ int main(int argc, char **argv)
     }
     if (!strcmp(argv[1], "layout"))
         return vpcictl_cmd_layout(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "host"))
+        return vpcictl_cmd_host(argc - 1, argv + 1);
     fprintf(stderr, "vpcictl: unknown command '%s'\n", argv[1]);
     usage(stderr);
     return EXIT_USAGE;

@@ -16,5 +16,11 @@ char *vpcictl_read_file(const char *path, size_t *ret_len);
 int vpcictl_write_file(const char *path, const char *data, size_t len);
 
 int vpcictl_cmd_layout(int argc, char **argv);
+int vpcictl_cmd_host(int argc, char **argv);
+
+struct inv_host;
+/* Scan the host's (or a fixture tree's) PCI functions, printing host-level
+ * warnings; 0 or -errno (message printed). */
+int vpcictl_host_scan(const char *sysfs, struct inv_host **ret);
 
 #endif
