@@ -565,6 +565,15 @@ static int check_block(struct vstate *s, size_t bi)
 #define what field_what(f, a, wbuf, sizeof(wbuf))
         if ((r = check_field_shape(b, f, err)) < 0)
             return r;
+        /* A name says which register a line is about: one per block. */
+        for (size_t gi = 0; f->name[0] && gi < fi; gi++) {
+            const struct vpci_field *g = &b->fields[gi];
+            if (g->name[0] == f->name[0] && !strcmp(g->name, f->name))
+                VFAIL(err, f->line, f->col,
+                      "field name '%s' is already used at 0x%02x (line %u) "
+                      "in this block",
+                      f->name, g->off, g->line);
+        }
         switch (b->kind) {
         case VPCI_BLOCK_HEADER:
             if (a + f->len > 0x40)
