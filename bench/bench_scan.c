@@ -143,6 +143,9 @@ int main(int argc, char **argv)
         scan[i] = now_ms() - t0;
         nfuncs = h->nfuncs;
         nwarn = h->nwarnings;
+        if (i == 0)
+            for (size_t j = 0; j < h->nwarnings; j++)
+                fprintf(stderr, "bench_scan: warning: %s\n", h->warnings[j]);
         for (size_t j = 0; j < h->nfuncs; j++)
             nwarn += h->funcs[j].nwarnings;
         vpcid_inventory_free(h);
