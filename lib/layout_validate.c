@@ -494,7 +494,7 @@ static int check_table_name(const struct vpci_field *f,
     /* Common case: the table has this name at this offset and width. */
     for (size_t i = 0; i < ndefs; i++)
         if (defs[i].off == f->off && defs[i].width == f->len &&
-            !strcmp(defs[i].name, f->name))
+            defs[i].name[0] == f->name[0] && !strcmp(defs[i].name, f->name))
             return 0;
     bool name_known = false;
     for (size_t i = 0; i < ndefs; i++) {
@@ -514,6 +514,48 @@ static int check_table_name(const struct vpci_field *f,
                       8 * f->len);
     }
     return 0;
+}
+
+/* FNV-1a of a field name: the duplicate check compares these first. */
+static uint32_t name_hash(const char *n)
+{
+    uint32_t h = 2166136261u;
+    for (; *n; n++)
+        h = (h ^ (unsigned char)*n) * 16777619u;
+    return h;
+}
+
+/* A name says which register a line is about: one per block.  Hashes
+ * first, text only when they match, so a large block stays cheap. */
+static int check_unique_names(const struct vpci_block *b,
+                              struct vpci_error *err)
+{
+    uint32_t small[64];
+    uint32_t *h = b->nfields <= 64 ? small
+                                   : malloc(b->nfields * sizeof(*h));
+    if (!h)
+        return -ENOMEM;
+    int r = 0;
+    for (size_t fi = 0; fi < b->nfields && r == 0; fi++) {
+        const struct vpci_field *f = &b->fields[fi];
+        h[fi] = name_hash(f->name);
+        if (!f->name[0])
+            continue;
+        for (size_t gi = 0; gi < fi; gi++) {
+            const struct vpci_field *g = &b->fields[gi];
+            if (h[gi] != h[fi] || strcmp(g->name, f->name))
+                continue;
+            vpci_seterr(err, f->line, f->col,
+                        "field name '%s' is already used at 0x%02x (line %u) "
+                        "in this block",
+                        f->name, g->off, g->line);
+            r = -EINVAL;
+            break;
+        }
+    }
+    if (h != small)
+        free(h);
+    return r;
 }
 
 static int check_block(struct vstate *s, size_t bi)
@@ -565,15 +607,6 @@ static int check_block(struct vstate *s, size_t bi)
 #define what field_what(f, a, wbuf, sizeof(wbuf))
         if ((r = check_field_shape(b, f, err)) < 0)
             return r;
-        /* A name says which register a line is about: one per block. */
-        for (size_t gi = 0; f->name[0] && gi < fi; gi++) {
-            const struct vpci_field *g = &b->fields[gi];
-            if (g->name[0] == f->name[0] && !strcmp(g->name, f->name))
-                VFAIL(err, f->line, f->col,
-                      "field name '%s' is already used at 0x%02x (line %u) "
-                      "in this block",
-                      f->name, g->off, g->line);
-        }
         switch (b->kind) {
         case VPCI_BLOCK_HEADER:
             if (a + f->len > 0x40)
@@ -624,7 +657,7 @@ static int check_block(struct vstate *s, size_t bi)
         if (r < 0)
             return r;
     }
-    return 0;
+    return check_unique_names(b, s->err);
 }
 
 static int check_header(const struct vpci_layout *l, struct vpci_error *err)
