@@ -145,7 +145,8 @@ static const struct vpci_field_def f_sata[] = {
     F(0x02, 2, "sata_rev"), F(0x04, 4, "sata_cr1"),
 };
 static const struct vpci_field_def f_af[] = {
-    F(0x02, 1, "af_cap"), F(0x04, 1, "af_ctl"), F(0x05, 1, "af_sta"),
+    F(0x02, 1, "af_len"), F(0x03, 1, "af_cap"), F(0x04, 1, "af_ctl"),
+    F(0x05, 1, "af_sta"),
 };
 static const struct vpci_field_def f_ea[] = {
     F(0x02, 1, "ea_num_ent"),
@@ -443,7 +444,8 @@ VPCI_EXPORT const struct vpci_cap_def *vpci_cap_find_name(bool ext,
     if (!name)
         return NULL;
     for (size_t i = 0; i < ARRAY_SIZE(caps); i++)
-        if (caps[i].ext == ext && !strcmp(caps[i].name, name))
+        if (caps[i].ext == ext && caps[i].name[0] == name[0] &&
+            !strcmp(caps[i].name, name))
             return &caps[i];
     return NULL;
 }
@@ -675,11 +677,16 @@ static unsigned raw_len(const struct vpci_cap_def *d, const uint8_t *cfg,
             return 0x0c + round4(2 * w);
         }
         case 0x001d: {
+            /* RP extensions: the RP PIO registers end at 0x20, then the
+             * RP PIO log of Log Size dwords (header log from 4, ImpSpec
+             * log from 5, TLP prefix log for the rest; 9 at most). */
             uint16_t c = (uint16_t)rd(cfg, size, off + 4, 2);
             if (!(c & 0x20))
                 return 0x0c;
             unsigned n = (c >> 8) & 0xf;
-            return 0x34 + 4 * (n > 4 ? 4 : n);
+            if (n < 4)
+                n = 0;
+            return 0x20 + 4 * (n > 9 ? 9 : n);
         }
         case 0x0026:
         case 0x002a:

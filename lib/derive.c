@@ -683,6 +683,8 @@ static int anchor_ext_chain(struct dctx *c)
                                   &b);
     if (r < 0)
         return r;
+    /* Its header is taken: quirk keep/pasid must not land on it. */
+    memset(c->owned + 0x100, 1, 4);
     /* Move it in front of the first ecap. */
     struct vpci_block tmp = c->l->blocks[c->l->nblocks - 1];
     memmove(&c->l->blocks[first + 1], &c->l->blocks[first],

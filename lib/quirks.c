@@ -146,8 +146,14 @@ static int tokenize(struct qparser *p, const char *s, size_t n, bool *indented)
         t->s = s + i;
         t->col = (unsigned)i + 1;
         while (i < n && s[i] != ' ' && s[i] != '\t' && s[i] != '\r' &&
-               s[i] != '#')
+               s[i] != '#') {
+            /* Inside a word too, not only where one starts. */
+            if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] >= 0x7f)
+                QFAIL(p, (unsigned)i + 1,
+                      "unexpected byte 0x%02x (quirk files are ASCII)",
+                      (unsigned char)s[i]);
             i++;
+        }
         t->n = (size_t)(s + i - t->s);
     }
     return 0;
