@@ -32,20 +32,6 @@ static json_t *bdf_list(char (*list)[INV_BDF_LEN], size_t n)
     return a;
 }
 
-static const char *bar_type_name(enum vpci_bar_type t)
-{
-    switch (t) {
-    case VPCI_BAR_MEM32:
-        return "mem32";
-    case VPCI_BAR_MEM64:
-        return "mem64";
-    case VPCI_BAR_IO:
-        return "io";
-    default:
-        return "none";
-    }
-}
-
 static json_t *caps_json(const struct inv_func *f)
 {
     json_t *a = json_array();
@@ -71,7 +57,7 @@ static json_t *bars_json(const struct inv_func *f)
         const struct inv_bar *b = &f->bars[i];
         json_array_append_new(
             a, json_pack("{s:i, s:s, s:b, s:I}", "index", (int)b->index,
-                         "type", bar_type_name(b->type), "prefetch",
+                         "type", vpci_bar_type_name(b->type), "prefetch",
                          b->prefetch, "size", (json_int_t)b->size));
     }
     return a;

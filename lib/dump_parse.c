@@ -46,13 +46,7 @@ static void dev_warn(struct vpci_dump_dev *d, const char *fmt, ...)
 
 static int hexval(char c)
 {
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
+    return hex_digit((unsigned char)c);
 }
 
 /* Count of hex digits at s[0..n). */

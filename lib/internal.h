@@ -57,6 +57,18 @@ static inline void le_put(uint8_t *p, unsigned len, uint32_t v)
         p[i] = (uint8_t)(v >> (8 * i));
 }
 
+/* Value of a hex digit, or -1. */
+static inline int hex_digit(unsigned char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
 static inline bool is_pow2_u64(uint64_t v)
 {
     return v && !(v & (v - 1));

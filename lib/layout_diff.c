@@ -160,12 +160,12 @@ static long match_block(const struct vpci_layout *a, size_t i,
 
 static void bar_text(const struct vpci_bar *b, char *buf, size_t n)
 {
-    static const char *const kw[] = {"none", "mem32", "mem64", "io"};
     if (b->type == VPCI_BAR_NONE) {
         snprintf(buf, n, "none");
         return;
     }
-    int k = snprintf(buf, n, "%s%s size 0x%llx", kw[b->type],
+    int k = snprintf(buf, n, "%s%s size 0x%llx",
+                     vpci_bar_type_name(b->type),
                      b->prefetch ? " prefetch" : "",
                      (unsigned long long)b->size);
     if (b->from >= 0 && k > 0 && (size_t)k < n)

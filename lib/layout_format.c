@@ -223,7 +223,7 @@ static int emit_stmts(struct strbuf *sb, const char *title,
     return 0;
 }
 
-static const char *bar_type_kw(enum vpci_bar_type t)
+VPCI_EXPORT const char *vpci_bar_type_name(enum vpci_bar_type t)
 {
     switch (t) {
     case VPCI_BAR_MEM32:
@@ -260,7 +260,7 @@ static int format(const struct vpci_layout *l, bool with_binding,
         const struct vpci_bar *b = &l->bars[i];
         if (b->type == VPCI_BAR_NONE)
             continue;
-        strbuf_printf(&sb, "bar %u %s%s size 0x%llx", i, bar_type_kw(b->type),
+        strbuf_printf(&sb, "bar %u %s%s size 0x%llx", i, vpci_bar_type_name(b->type),
                       b->prefetch ? " prefetch" : "",
                       (unsigned long long)b->size);
         if (b->from >= 0)

@@ -54,7 +54,6 @@ VPCI_EXPORT int vpci_layout_hash(const struct vpci_layout *l,
 VPCI_EXPORT int vpci_layout_fingerprint(const struct vpci_layout *l,
                                         char ret[VPCI_HASH_STRLEN])
 {
-    static const char *const bar_kw[] = {"none", "mem32", "mem64", "io"};
     struct vpci_render *r = malloc(sizeof(*r));
     struct strbuf sb;
     int rc;
@@ -94,7 +93,7 @@ VPCI_EXPORT int vpci_layout_fingerprint(const struct vpci_layout *l,
         const struct vpci_bar *b = &r->bars[i];
         if (b->type == VPCI_BAR_NONE)
             continue;
-        strbuf_printf(&sb, "bar %u %s%s 0x%llx\n", i, bar_kw[b->type],
+        strbuf_printf(&sb, "bar %u %s%s 0x%llx\n", i, vpci_bar_type_name(b->type),
                       b->prefetch ? " prefetch" : "",
                       (unsigned long long)b->size);
     }

@@ -75,17 +75,6 @@ static bool tok_is(const struct tok *t, const char *s)
 }
 
 /* Hex number with a 0x prefix, at most max. */
-static int nibble(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 static int parse_hex(struct parser *p, const struct tok *t, uint64_t max,
                      const char *what, uint64_t *ret)
 {
@@ -95,7 +84,7 @@ static int parse_hex(struct parser *p, const struct tok *t, uint64_t max,
              what, tokstr(t, b));
     uint64_t v = 0;
     for (size_t i = 2; i < t->n; i++) {
-        int d0 = nibble((unsigned char)t->s[i]);
+        int d0 = hex_digit((unsigned char)t->s[i]);
         if (d0 < 0)
             FAIL(p, t->col, "expected %s as a hex number like 0x1f, found '%s'",
                  what, tokstr(t, b));
@@ -141,7 +130,7 @@ static int hexbyte(const struct tok *t)
 {
     if (t->n != 2)
         return -1;
-    int hi = nibble((unsigned char)t->s[0]), lo = nibble((unsigned char)t->s[1]);
+    int hi = hex_digit((unsigned char)t->s[0]), lo = hex_digit((unsigned char)t->s[1]);
     return hi < 0 || lo < 0 ? -1 : hi << 4 | lo;
 }
 

@@ -95,6 +95,9 @@ enum vpci_bar_type {
     VPCI_BAR_IO,
 };
 
+/* "mem32", "mem64", "io" (the layout keywords), or "none". */
+const char *vpci_bar_type_name(enum vpci_bar_type t);
+
 /* "bar N TYPE [prefetch] size S [from M]" */
 struct vpci_bar {
     enum vpci_bar_type type;

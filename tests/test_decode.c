@@ -14,13 +14,6 @@
 
 #include "testutil.h"
 
-#define EQX(a, b)                                                              \
-    do {                                                                       \
-        uint64_t a_ = (uint64_t)(a), b_ = (uint64_t)(b);                       \
-        ck_assert_msg(a_ == b_, "%s is %#" PRIx64 ", expected %#" PRIx64, #a,  \
-                      a_, b_);                                                 \
-    } while (0)
-
 /* ------------------------------------------------------------ helpers */
 
 /* Growable text for dumps built by the tests. */
@@ -1860,27 +1853,17 @@ END_TEST
 /* ------------------------------------------------------------ decode: random
  */
 
-static uint32_t rng;
-
-static uint32_t rnd(void)
-{
-    /* xorshift32 */
-    rng ^= rng << 13;
-    rng ^= rng >> 17;
-    rng ^= rng << 5;
-    return rng;
-}
 
 START_TEST(test_decode_random)
 {
     size_t ntab;
     const struct vpci_cap_def *tab = vpci_cap_table(&ntab);
     struct vpci_decoded *o = dec_alloc();
-    rng = 0x2545f491u;
+    tu_srand(0x2545f491u);
     size_t total_caps = 0, total_warn = 0, with_ext = 0;
     for (int iter = 0; iter < 10000; iter++) {
         unsigned size;
-        switch (rnd() % 8) {
+        switch (tu_rand() % 8) {
         case 0:
             size = 64;
             break;
@@ -1892,46 +1875,46 @@ START_TEST(test_decode_random)
             size = 4096;
             break;
         case 4:
-            size = 64 + rnd() % (4096 - 63);
+            size = 64 + tu_rand() % (4096 - 63);
             break;
         case 5:
-            size = 256 + rnd() % 64;
+            size = 256 + tu_rand() % 64;
             break;
         case 6:
-            size = 64 + rnd() % 200;
+            size = 64 + tu_rand() % 200;
             break;
         default:
-            size = 4096 - rnd() % 64;
+            size = 4096 - tu_rand() % 64;
             break;
         }
         uint8_t *c = malloc(size);
         ck_assert_ptr_nonnull(c);
         for (unsigned i = 0; i < size; i++)
-            c[i] = (uint8_t)rnd();
+            c[i] = (uint8_t)tu_rand();
         /* Mostly plausible: Cap+, a known header type, real IDs. */
-        if (rnd() % 8)
+        if (tu_rand() % 8)
             c[6] |= 0x10;
-        if (rnd() % 8)
-            c[0x0e] = (uint8_t)(rnd() % 3);
+        if (tu_rand() % 8)
+            c[0x0e] = (uint8_t)(tu_rand() % 3);
         unsigned where = (c[0x0e] & 0x7f) == 2 ? 0x14 : 0x34;
-        unsigned p = 0x40 + 4 * (rnd() % 48);
+        unsigned p = 0x40 + 4 * (tu_rand() % 48);
         c[where] = (uint8_t)p;
-        unsigned nstd = rnd() % 16;
+        unsigned nstd = tu_rand() % 16;
         for (unsigned k = 0; k < nstd && p + 2 <= size; k++) {
-            const struct vpci_cap_def *d = &tab[rnd() % ntab];
-            c[p] = !d->ext ? (uint8_t)d->id : (uint8_t)rnd();
-            if (k == 0 && rnd() % 2)
+            const struct vpci_cap_def *d = &tab[tu_rand() % ntab];
+            c[p] = !d->ext ? (uint8_t)d->id : (uint8_t)tu_rand();
+            if (k == 0 && tu_rand() % 2)
                 c[p] = 0x10; /* PCIe first: extended chain walked */
             unsigned next;
-            switch (rnd() % 6) {
+            switch (tu_rand() % 6) {
             case 0:
-                next = rnd() & 0xff;
+                next = tu_rand() & 0xff;
                 break; /* anything */
             case 1:
                 next = 0;
                 break;
             default:
-                next = 0x40 + 4 * (rnd() % 48);
+                next = 0x40 + 4 * (tu_rand() % 48);
                 break;
             }
             c[p + 1] = (uint8_t)next;
@@ -1942,18 +1925,18 @@ START_TEST(test_decode_random)
         if (size >= 0x104) {
             unsigned e = 0x100;
             unsigned next_max = size > 0x104 ? size : 0x104;
-            unsigned next_ext = rnd() % 6;
+            unsigned next_ext = tu_rand() % 6;
             for (unsigned k = 0; k < 24 && e + 4 <= size; k++) {
-                const struct vpci_cap_def *d = &tab[rnd() % ntab];
-                uint16_t id = d->ext ? d->id : (uint16_t)rnd();
+                const struct vpci_cap_def *d = &tab[tu_rand() % ntab];
+                uint16_t id = d->ext ? d->id : (uint16_t)tu_rand();
                 unsigned nx;
                 if (next_ext == 0)
-                    nx = rnd() & 0xfff;
-                else if (rnd() % 8 == 0)
+                    nx = tu_rand() & 0xfff;
+                else if (tu_rand() % 8 == 0)
                     nx = 0;
                 else
-                    nx = 0x100 + 4 * (rnd() % ((next_max - 0x100) / 4 + 1));
-                put_ecap(c, e, id, rnd() & 0xf, nx & 0xfff);
+                    nx = 0x100 + 4 * (tu_rand() % ((next_max - 0x100) / 4 + 1));
+                put_ecap(c, e, id, tu_rand() & 0xf, nx & 0xfff);
                 e = nx & 0xffc;
                 if (e < 0x100)
                     break;
@@ -1978,8 +1961,8 @@ START_TEST(test_decode_random)
         free(o2);
         /* Every length of every table entry at a random offset. */
         for (int k = 0; k < 4; k++) {
-            const struct vpci_cap_def *d = &tab[rnd() % ntab];
-            uint16_t off = (uint16_t)(rnd() % (size + 8));
+            const struct vpci_cap_def *d = &tab[tu_rand() % ntab];
+            uint16_t off = (uint16_t)(tu_rand() % (size + 8));
             unsigned len = vpci_cap_length(d, c, size, off);
             if (off >= size || (!d->ext && off >= 256)) {
                 ck_assert_uint_eq(len, 0);

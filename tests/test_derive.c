@@ -12,13 +12,6 @@
 #include "quirks.h"
 #include "testutil.h"
 
-#define EQX(a, b)                                                              \
-    do {                                                                       \
-        uint64_t a_ = (uint64_t)(a), b_ = (uint64_t)(b);                       \
-        ck_assert_msg(a_ == b_, "%s is %#" PRIx64 ", expected %#" PRIx64, #a,  \
-                      a_, b_);                                                 \
-    } while (0)
-
 #define DSA "dumps/intel-dsa-8086-0b25-pasid-ats-pri-4k.lspci"
 #define IGB "dumps/intel-82576-pf-8086-10c9-sriov-4k.lspci"
 #define THUNDERX "dumps/cavium-thunderx-nic-177d-a01e-pf-sriov-ea-4k.lspci"
@@ -1493,16 +1486,6 @@ END_TEST
 
 /* ------------------------------------------------------------ random */
 
-static uint32_t rng;
-
-static uint32_t rnd(void)
-{
-    /* xorshift32 */
-    rng ^= rng << 13;
-    rng ^= rng >> 17;
-    rng ^= rng << 5;
-    return rng;
-}
 
 /* Random bytes shaped like config space: chains of known capabilities
  * with random contents, broken pointers now and then. */
@@ -1511,26 +1494,26 @@ static void random_space(uint8_t *c, unsigned size)
     size_t ntab;
     const struct vpci_cap_def *tab = vpci_cap_table(&ntab);
     for (unsigned i = 0; i < size; i++)
-        c[i] = (uint8_t)rnd();
+        c[i] = (uint8_t)tu_rand();
     c[0] = 0x86;
     c[1] = 0x80;
     c[2] = 0x34;
     c[3] = 0x12;
-    if (rnd() % 4 == 0) {
+    if (tu_rand() % 4 == 0) {
         c[0x2c] = 0x86;
         c[0x2d] = 0x80;
         c[0x2e] = c[0x2f] = 0;
     }
-    if (rnd() % 8)
+    if (tu_rand() % 8)
         c[6] |= 0x10;
-    c[0x0e] = (uint8_t)((rnd() % 2) | (rnd() % 4 == 0 ? 0x80 : 0));
-    unsigned p = 0x40 + 4 * (rnd() % 48);
+    c[0x0e] = (uint8_t)((tu_rand() % 2) | (tu_rand() % 4 == 0 ? 0x80 : 0));
+    unsigned p = 0x40 + 4 * (tu_rand() % 48);
     c[0x34] = (uint8_t)p;
-    unsigned nstd = rnd() % 12;
+    unsigned nstd = tu_rand() % 12;
     for (unsigned k = 0; k < nstd && p + 2 <= size; k++) {
-        const struct vpci_cap_def *d = &tab[rnd() % ntab];
+        const struct vpci_cap_def *d = &tab[tu_rand() % ntab];
         c[p] = !d->ext ? (uint8_t)d->id : 0x10;
-        unsigned next = rnd() % 5 ? 0x40 + 4 * (rnd() % 48) : rnd() & 0xff;
+        unsigned next = tu_rand() % 5 ? 0x40 + 4 * (tu_rand() % 48) : tu_rand() & 0xff;
         c[p + 1] = (uint8_t)next;
         p = next & 0xfc;
         if (p < 0x40)
@@ -1539,10 +1522,10 @@ static void random_space(uint8_t *c, unsigned size)
     if (size >= 0x104) {
         unsigned e = 0x100;
         for (unsigned k = 0; k < 16 && e + 4 <= size; k++) {
-            const struct vpci_cap_def *d = &tab[rnd() % ntab];
-            uint16_t id = d->ext ? d->id : (uint16_t)rnd();
-            unsigned nx = rnd() % 6 ? 0x100 + 4 * (rnd() % 960) : rnd();
-            uint32_t h = id | (rnd() & 0xf) << 16 | (nx & 0xfff) << 20;
+            const struct vpci_cap_def *d = &tab[tu_rand() % ntab];
+            uint16_t id = d->ext ? d->id : (uint16_t)tu_rand();
+            unsigned nx = tu_rand() % 6 ? 0x100 + 4 * (tu_rand() % 960) : tu_rand();
+            uint32_t h = id | (tu_rand() & 0xf) << 16 | (nx & 0xfff) << 20;
             for (int b = 0; b < 4; b++)
                 c[e + b] = (uint8_t)(h >> (8 * b));
             e = nx & 0xffc;
@@ -1570,11 +1553,11 @@ START_TEST(test_derive_random)
                                       "  hide cap 0x10\n");
     uint8_t *c = malloc(4096);
     ck_assert_ptr_nonnull(c);
-    rng = 0x9e3779b9u;
+    tu_srand(0x9e3779b9u);
     size_t ok = 0;
     for (int iter = 0; iter < 3000; iter++) {
         unsigned size;
-        switch (rnd() % 5) {
+        switch (tu_rand() % 5) {
         case 0:
             size = 64;
             break;
@@ -1582,7 +1565,7 @@ START_TEST(test_derive_random)
             size = 256;
             break;
         case 2:
-            size = 64 + rnd() % 4033;
+            size = 64 + tu_rand() % 4033;
             break;
         default:
             size = 4096;
@@ -1591,32 +1574,32 @@ START_TEST(test_derive_random)
         random_space(c, size);
         struct vpci_device dev = {.cfg = c, .size = size};
         for (int i = 0; i < VPCI_MAX_BARS; i++) {
-            switch (rnd() % 4) {
+            switch (tu_rand() % 4) {
             case 0:
                 dev.bar_size[i] = 0;
                 break;
             case 1:
-                dev.bar_size[i] = 1ull << (rnd() % 40);
+                dev.bar_size[i] = 1ull << (tu_rand() % 40);
                 break;
             case 2:
-                dev.bar_size[i] = rnd();
+                dev.bar_size[i] = tu_rand();
                 break;
             default:
-                dev.bar_size[i] = (uint64_t)rnd() << (rnd() % 30);
+                dev.bar_size[i] = (uint64_t)tu_rand() << (tu_rand() % 30);
                 break;
             }
-            dev.bar_type[i] = (enum vpci_bar_type)(rnd() % 4);
-            dev.bar_prefetch[i] = rnd() % 2;
+            dev.bar_type[i] = (enum vpci_bar_type)(tu_rand() % 4);
+            dev.bar_prefetch[i] = tu_rand() % 2;
         }
-        dev.rom_size = rnd() % 2 ? 1ull << (rnd() % 30) : rnd() % 4096;
-        dev.is_vf = rnd() % 8 == 0;
+        dev.rom_size = tu_rand() % 2 ? 1ull << (tu_rand() % 30) : tu_rand() % 4096;
+        dev.is_vf = tu_rand() % 8 == 0;
         for (int p = 0; p < 2; p++) {
             enum vpci_policy pol = p ? VPCI_POLICY_VFIO : VPCI_POLICY_IDENTITY;
             struct vpci_layout *l = NULL;
             struct vpci_error err = {0};
             struct vpci_derive_notes notes;
             int r =
-                vpci_derive(&dev, pol, rnd() % 2 ? q : NULL, &l, &notes, &err);
+                vpci_derive(&dev, pol, tu_rand() % 2 ? q : NULL, &l, &notes, &err);
             ck_assert_msg(r == 0, "random %d (size %u, %s): %s", iter, size,
                           p ? "vfio" : "identity", err.msg);
             ck_assert_int_eq(vpci_layout_validate(l, &err), 0);

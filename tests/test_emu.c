@@ -13,13 +13,6 @@
 #include "testutil.h"
 
 /* Hex in failure messages: register values are read in hex. */
-#define EQX(a, b)                                                           \
-    do {                                                                    \
-        uint64_t a_ = (uint64_t)(a), b_ = (uint64_t)(b);                    \
-        ck_assert_msg(a_ == b_, "%s is %#" PRIx64 ", expected %#" PRIx64,   \
-                      #a, a_, b_);                                          \
-    } while (0)
-
 /* ------------------------------------------------------------ fixtures */
 
 /* Stands in for the physical function and for the VMM's event handler. */
@@ -1083,17 +1076,6 @@ struct ref {
     uint8_t guest_cmd[2]; /* command as the guest wrote it */
 };
 
-static uint64_t rng_state;
-
-static uint32_t rnd(void)
-{
-    /* xorshift64*: reproducible across libcs, unlike rand() */
-    rng_state ^= rng_state >> 12;
-    rng_state ^= rng_state << 25;
-    rng_state ^= rng_state >> 27;
-    return (uint32_t)((rng_state * 0x2545f4914f6cdd1dull) >> 32);
-}
-
 static bool ref_is_bar(unsigned o)
 {
     return (o >= 0x10 && o < 0x28) || (o >= 0x30 && o < 0x34);
@@ -1154,32 +1136,32 @@ static void ref_reset(struct ref *m)
 static void ref_fill(struct ref *m, unsigned end)
 {
     for (unsigned d = 0; d < end / 4; d++) {
-        unsigned mode = rnd() % 6;
+        unsigned mode = tu_rand() % 6;
         for (unsigned i = 0; i < 4; i++) {
             unsigned o = 4 * d + i;
             uint8_t rw = 0, w1c = 0, phys = 0;
             switch (mode) {
             case 1:
-                rw = (uint8_t)rnd();
+                rw = (uint8_t)tu_rand();
                 break;
             case 2:
-                rw = (uint8_t)rnd();
-                w1c = (uint8_t)(rnd() & ~rw);
+                rw = (uint8_t)tu_rand();
+                w1c = (uint8_t)(tu_rand() & ~rw);
                 break;
             case 3:
-                phys = (uint8_t)(rnd() & rnd());
-                rw = (uint8_t)rnd();
-                w1c = (uint8_t)(rnd() & ~rw);
+                phys = (uint8_t)(tu_rand() & tu_rand());
+                rw = (uint8_t)tu_rand();
+                w1c = (uint8_t)(tu_rand() & ~rw);
                 break;
             case 4:
-                phys = (uint8_t)rnd();
-                rw = (uint8_t)(rnd() & rnd());
-                w1c = (uint8_t)(rnd() & rnd() & ~rw);
+                phys = (uint8_t)tu_rand();
+                rw = (uint8_t)(tu_rand() & tu_rand());
+                w1c = (uint8_t)(tu_rand() & tu_rand() & ~rw);
                 break;
             default:
                 break;
             }
-            m->val[o] = (uint8_t)rnd();
+            m->val[o] = (uint8_t)tu_rand();
             m->rw[o] = rw;
             m->w1c[o] = w1c;
             m->phys[o] = phys;
@@ -1193,13 +1175,13 @@ static void run_differential(uint64_t seed, unsigned space, unsigned nops)
     static struct fake f;
     memset(&m, 0, sizeof(m));
     memset(&f, 0, sizeof(f));
-    rng_state = seed;
+    tu_srand((uint32_t)(seed ^ (seed >> 32)));
     m.space = space;
     /* the top quarter stays undescribed: the safe default */
     unsigned described = space - space / 4;
     ref_fill(&m, described);
     for (unsigned o = 0; o < space; o++)
-        f.hw[o] = m.hw[o] = (uint8_t)rnd();
+        f.hw[o] = m.hw[o] = (uint8_t)tu_rand();
 
     struct vpci_layout *l = mk(space, 0);
     ck_assert_int_eq(vpci_block_add_bytes(&l->blocks[0], 0, 64, m.val, m.rw,
@@ -1215,11 +1197,11 @@ static void run_differential(uint64_t seed, unsigned space, unsigned nops)
 
     static const unsigned sizes[] = {1, 2, 4};
     for (unsigned n = 0; n < nops; n++) {
-        unsigned op = rnd() % 100;
-        unsigned size = sizes[rnd() % 3];
+        unsigned op = tu_rand() % 100;
+        unsigned size = sizes[tu_rand() % 3];
         /* bias towards the interesting low offsets */
-        unsigned lim = (rnd() & 1) ? 0x80 : space;
-        unsigned off = (rnd() % lim) & ~(size - 1);
+        unsigned lim = (tu_rand() & 1) ? 0x80 : space;
+        unsigned off = (tu_rand() % lim) & ~(size - 1);
         unsigned nr = f.nread, nw = f.nwrite;
         size_t nev = f.nev;
 
@@ -1235,7 +1217,7 @@ static void run_differential(uint64_t seed, unsigned space, unsigned nops)
                           "seed %" PRIu64 " op %u: read %#x/%u: %u hw reads",
                           seed, n, off, size, f.nread - nr);
         } else if (op < 93) {
-            uint32_t v = rnd();
+            uint32_t v = tu_rand();
             if (size < 4)
                 v &= (1u << (8 * size)) - 1;
             uint16_t old_cmd = (uint16_t)(m.guest_cmd[0] |
@@ -1267,13 +1249,13 @@ static void run_differential(uint64_t seed, unsigned space, unsigned nops)
             }
         } else if (op < 96) {
             /* the device changes state on its own */
-            unsigned o = rnd() % space;
-            f.hw[o] = m.hw[o] = (uint8_t)rnd();
+            unsigned o = tu_rand() % space;
+            f.hw[o] = m.hw[o] = (uint8_t)tu_rand();
         } else if (op < 99) {
             /* bad accesses change nothing */
             unsigned boff = off | 1;
             uint32_t v = 0;
-            ck_assert_int_eq(vpci_emu_write(e, (uint16_t)boff, 4, rnd()),
+            ck_assert_int_eq(vpci_emu_write(e, (uint16_t)boff, 4, tu_rand()),
                              -EINVAL);
             ck_assert_int_eq(vpci_emu_read(e, (uint16_t)off, 3, &v),
                              -EINVAL);

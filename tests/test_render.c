@@ -12,13 +12,6 @@
 
 #include "testutil.h"
 
-#define EQX(a, b)                                                              \
-    do {                                                                       \
-        uint64_t a_ = (uint64_t)(a), b_ = (uint64_t)(b);                       \
-        ck_assert_msg(a_ == b_, "%s is %#" PRIx64 ", expected %#" PRIx64, #a,  \
-                      a_, b_);                                                 \
-    } while (0)
-
 /* ------------------------------------------------------------ helpers */
 
 static struct vpci_render *render_fixture(const char *rel)

@@ -113,3 +113,18 @@ int tu_run(Suite *s)
     srunner_free(sr);
     return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }
+
+static uint32_t tu_rng = 1;
+
+void tu_srand(uint32_t seed)
+{
+    tu_rng = seed ? seed : 1;
+}
+
+uint32_t tu_rand(void)
+{
+    tu_rng ^= tu_rng << 13;
+    tu_rng ^= tu_rng >> 17;
+    tu_rng ^= tu_rng << 5;
+    return tu_rng;
+}
