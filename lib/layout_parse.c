@@ -134,21 +134,34 @@ static int hexbyte(const struct tok *t)
     return hi < 0 || lo < 0 ? -1 : hi << 4 | lo;
 }
 
+/* Character classes, one table lookup per byte: CC_WORD for the bytes a
+ * word is made of (printable ASCII except '#'), CC_NAME for those of a
+ * field name after its first letter ([a-z0-9_]). */
+enum { CC_WORD = 1, CC_NAME = 2 };
+#define CC(c)                                                                  \
+    (((c) > 0x20 && (c) < 0x7f && (c) != '#' ? CC_WORD : 0) |                  \
+     (((c) >= 'a' && (c) <= 'z') || ((c) >= '0' && (c) <= '9') || (c) == '_'  \
+          ? CC_NAME                                                            \
+          : 0))
+#define CC4(c) CC(c), CC((c) + 1), CC((c) + 2), CC((c) + 3)
+#define CC16(c) CC4(c), CC4((c) + 4), CC4((c) + 8), CC4((c) + 12)
+#define CC64(c) CC16(c), CC16((c) + 16), CC16((c) + 32), CC16((c) + 48)
+static const uint8_t char_class[256] = {CC64(0), CC64(64), CC64(128),
+                                        CC64(192)};
+
+static inline bool word_char(unsigned char c)
+{
+    return char_class[c] & CC_WORD;
+}
+
 bool vpci_name_valid(const char *s, size_t n)
 {
     if (n == 0 || n > VPCI_NAME_MAX || !(s[0] >= 'a' && s[0] <= 'z'))
         return false;
     for (size_t i = 1; i < n; i++)
-        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') ||
-              s[i] == '_'))
+        if (!(char_class[(unsigned char)s[i]] & CC_NAME))
             return false;
     return true;
-}
-
-/* The bytes a word is made of: printable ASCII except '#'. */
-static inline bool word_char(unsigned char c)
-{
-    return (unsigned char)(c - 0x21) <= 0x7e - 0x21 && c != '#';
 }
 
 static int tokenize(struct parser *p, const char *line, size_t n,

@@ -306,7 +306,6 @@ int vpci_stmt_check(bool binding, const char *key, const char *const *args,
 
 /* Owner of each config byte during the overlap check. */
 enum {
-    OWN_FREE = -1,
     OWN_BAR = -2,
     OWN_ROM = -3,
     OWN_CAPPTR = -4,
@@ -315,6 +314,9 @@ enum {
 struct vstate {
     const struct vpci_layout *l;
     struct vpci_error *err;
+    /* owner[a] is meaningful only where the taken bit is set, so only
+     * the 512-byte bitmap is cleared per validation. */
+    uint8_t taken[VPCI_CFG_SPACE_EXT / 8];
     int32_t owner[VPCI_CFG_SPACE_EXT]; /* OWN_* or block << 16 | field+1 */
 };
 
@@ -381,17 +383,24 @@ static const char *field_what(const struct vpci_field *f, unsigned a,
 
 /* Mark bytes as owned by who; f (or, for capability headers, what) names
  * the claimant in the overlap message. */
+static void mark(struct vstate *s, unsigned a, int32_t who)
+{
+    s->taken[a / 8] |= (uint8_t)(1u << (a % 8));
+    s->owner[a] = who;
+}
+
 static int claim(struct vstate *s, unsigned from, unsigned len, int32_t who,
                  unsigned line, unsigned col, const struct vpci_field *f,
                  const char *what)
 {
     for (unsigned a = from; a < from + len; a++) {
-        if (s->owner[a] != OWN_FREE) {
+        if (s->taken[a / 8] & (1u << (a % 8))) {
             char other[128], buf[96];
             describe_owner(s, s->owner[a], other, sizeof(other));
             VFAIL(s->err, line, col, "%s overlaps %s at 0x%x",
                   f ? field_what(f, from, buf, sizeof(buf)) : what, other, a);
         }
+        s->taken[a / 8] |= (uint8_t)(1u << (a % 8));
         s->owner[a] = who;
     }
     return 0;
@@ -730,17 +739,14 @@ VPCI_EXPORT int vpci_layout_validate(const struct vpci_layout *l,
     struct vstate *s = &vs;
     s->l = l;
     s->err = err;
-    /* Only the layout's space can be claimed: fields past it fail the
-     * "past the end of the space" check before they claim anything. */
-    for (unsigned i = 0; i < l->space && i < VPCI_CFG_SPACE_EXT; i++)
-        s->owner[i] = OWN_FREE;
+    memset(s->taken, 0, sizeof(s->taken));
     unsigned bar_lo = 0x10, bar_hi = l->header_type == 1 ? 0x18 : 0x28;
     unsigned rom = l->header_type == 1 ? 0x38 : 0x30;
     for (unsigned a = bar_lo; a < bar_hi; a++)
-        s->owner[a] = OWN_BAR;
+        mark(s, a, OWN_BAR);
     for (unsigned a = rom; a < rom + 4; a++)
-        s->owner[a] = OWN_ROM;
-    s->owner[0x34] = OWN_CAPPTR;
+        mark(s, a, OWN_ROM);
+    mark(s, 0x34, OWN_CAPPTR);
 
     r = check_bars(l, err);
     for (size_t i = 0; r == 0 && i < l->nblocks; i++)
