@@ -171,13 +171,14 @@ static int tokenize(struct parser *p, const char *line, size_t n,
     *indented = n > 0 && (line[0] == ' ' || line[0] == '\t');
     size_t i = 0;
     while (i < n) {
-        unsigned char c = (unsigned char)line[i];
-        if (c == '#')
-            break;
-        if (c == ' ' || c == '\t' || (c == '\r' && i == n - 1)) {
+        /* Blanks first, in a tight loop: canonical text pads names. */
+        while (i < n && (line[i] == ' ' || line[i] == '\t'))
             i++;
-            continue;
-        }
+        if (i == n)
+            break;
+        unsigned char c = (unsigned char)line[i];
+        if (c == '#' || (c == '\r' && i == n - 1))
+            break;
         if (c < 0x21 || c > 0x7e)
             FAIL(p, (unsigned)i + 1,
                  "unexpected character 0x%02x: layout text is printable "
