@@ -1,0 +1,178 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The SQLite store of vpcid: instance types and their immutable versions,
+ * the last inventory scan and the audit log.
+ *
+ * One struct store is one SQLite connection (WAL, busy_timeout,
+ * foreign_keys=ON, synchronous=FULL); use one per thread.  Functions return
+ * 0 on success and a negative errno value on failure, and then fill err
+ * (when non-NULL) with a message.  Out-parameters named ret_* are written
+ * only on success.  Every *_free() accepts NULL.
+ *
+ * Errors common to all functions: -EINVAL (an argument breaks a rule
+ * below; nothing was written), -EBUSY (another connection held the write
+ * lock past the busy timeout), -ENOMEM, -EIO (any other SQLite failure;
+ * err says which).
+ */
+#ifndef VPCID_STORE_H
+#define VPCID_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "vpci.h"
+
+/* Instance type names: [a-z0-9][a-z0-9._-]{0,62} (checked here and by the
+ * schema). */
+#define STORE_NAME_MAX 63
+/* UTC ISO-8601 with seconds: "2024-04-30T12:34:56Z". */
+#define STORE_TIME_LEN 21
+/* Limits on what callers hand in (bytes, without NUL). */
+#define STORE_DESCRIPTION_MAX 1024
+#define STORE_LAYOUT_MAX (1024 * 1024)
+#define STORE_ACTOR_MAX 128
+#define STORE_ACTION_MAX 64
+#define STORE_OBJECT_MAX 256
+#define STORE_DETAIL_MAX (64 * 1024)
+#define STORE_INVENTORY_MAX (128 * 1024 * 1024)
+/* The schema version this code writes (PRAGMA user_version). */
+#define STORE_SCHEMA_VERSION 1
+
+/*
+ * line and col are those of the layout parser (1-based) when a layout was
+ * rejected, else 0.  msg then starts with "LINE:COL: ".
+ */
+struct store_error {
+    unsigned line;
+    unsigned col;
+    char msg[384];
+};
+
+enum store_state {
+    STORE_PUBLISHED = 0,
+    STORE_DEPRECATED,
+};
+
+/* "published" / "deprecated". */
+const char *store_state_name(enum store_state s);
+
+struct store_version {
+    char name[STORE_NAME_MAX + 1];
+    unsigned version;                   /* 1, 2, ... per type */
+    char hash[VPCI_HASH_STRLEN];        /* of the canonical text */
+    char fingerprint[VPCI_HASH_STRLEN]; /* guest-ABI fingerprint */
+    enum store_state state;
+    char created[STORE_TIME_LEN];
+    char *layout; /* canonical text, NUL-terminated, malloc'ed; NULL in
+                   * lists */
+    size_t layout_len;
+};
+
+/* Free v->layout and zero *v. */
+void store_version_clear(struct store_version *v);
+void store_versions_free(struct store_version *v, size_t n);
+
+struct store_type {
+    char name[STORE_NAME_MAX + 1];
+    char *description; /* malloc'ed, "" if none */
+    char created[STORE_TIME_LEN];
+    unsigned latest; /* highest version number */
+};
+
+void store_types_free(struct store_type *t, size_t n);
+
+struct store;
+
+/* 1 if name matches [a-z0-9][a-z0-9._-]{0,62}, else 0. */
+bool store_name_valid(const char *name);
+
+/*
+ * Open (creating if needed) the database at path and bring its schema up to
+ * STORE_SCHEMA_VERSION, one transaction per migration step.  Refuses
+ * (-EPROTONOSUPPORT) a database whose user_version is newer than this code
+ * knows, and (-EINVAL) a SQLite file that is not a vpcid database.  *ret is
+ * owned by the caller (store_close).
+ */
+int store_open(const char *path, struct store **ret, struct store_error *err);
+void store_close(struct store *st);
+
+/*
+ * Create instance type name with version 1 made of layout text (len bytes).
+ * The text is parsed and validated with libvpci and stored in canonical
+ * form without its binding section, if any (a binding belongs to a resolved
+ * layout and is not covered by the content hash), so the stored text is
+ * exactly what the hash covers.  An invalid layout returns
+ * -EINVAL with the parser's position and message and touches nothing.
+ * description may be NULL; it and actor must be valid UTF-8 without control
+ * characters.  -EEXIST if the type exists.  One transaction writes the type,
+ * the version and an audit row ("create").  *ret_ver (may be NULL) gets the
+ * new version, layout included (store_version_clear).
+ */
+int store_create_type(struct store *st, const char *actor, const char *name,
+                      const char *description, const char *layout, size_t len,
+                      struct store_version *ret_ver, struct store_error *err);
+
+/*
+ * Publish layout text as a version of an existing type (-ENOENT if none).
+ * If a version of this type has the same content hash (the same canonical
+ * text, however it was written), that version is returned with
+ * *ret_created = false, whatever its state, and nothing is written.
+ * Otherwise the next version number is taken inside the write transaction
+ * (BEGIN IMMEDIATE), so concurrent publishers get consecutive numbers, and
+ * an audit row ("publish") is written with it.  Layout errors as for
+ * store_create_type.  ret_ver and ret_created may be NULL.
+ */
+int store_publish(struct store *st, const char *actor, const char *name,
+                  const char *layout, size_t len, struct store_version *ret_ver,
+                  bool *ret_created, struct store_error *err);
+
+/* Version n of type name, n = 0 for the highest version (whatever its
+ * state).  -ENOENT if there is no such type or version. */
+int store_get_version(struct store *st, const char *name, unsigned n,
+                      struct store_version *ret_ver, struct store_error *err);
+
+/* All types, by name.  *ret is malloc'ed (store_types_free); NULL if none. */
+int store_list_types(struct store *st, struct store_type **ret, size_t *ret_n,
+                     struct store_error *err);
+
+/* All versions of a type, by number, without their layout text (layout is
+ * NULL).  -ENOENT if the type does not exist. */
+int store_list_versions(struct store *st, const char *name,
+                        struct store_version **ret, size_t *ret_n,
+                        struct store_error *err);
+
+/*
+ * Mark version n (>= 1) of name deprecated and write an audit row
+ * ("deprecate") in the same transaction.  A deprecated version stays
+ * readable and is never deleted.  Deprecating an already deprecated version
+ * changes nothing, writes no audit row and returns -EALREADY.  -ENOENT if
+ * there is no such version.
+ */
+int store_deprecate(struct store *st, const char *actor, const char *name,
+                    unsigned n, struct store_error *err);
+
+/*
+ * Replace the last inventory scan with json (a JSON text, checked by SQLite's
+ * json_valid) and the current time.  No audit row: a scan is not a change
+ * an operator made.
+ */
+int store_save_inventory(struct store *st, const char *json, size_t len,
+                         struct store_error *err);
+
+/* The last scan: *ret_json malloc'ed and NUL-terminated, *ret_len its length,
+ * ret_time (may be NULL) when it was saved.  -ENOENT if none was saved. */
+int store_load_inventory(struct store *st, char **ret_json, size_t *ret_len,
+                         char ret_time[STORE_TIME_LEN],
+                         struct store_error *err);
+
+/*
+ * Append an audit row in its own transaction.  actor (UTF-8, no control
+ * characters), action ([a-z0-9._-]) and object (printable ASCII) must be
+ * non-empty; detail_json must be a JSON text (NULL means "{}").  Rows are
+ * append-only: the schema refuses updates and deletes.
+ */
+int store_audit(struct store *st, const char *actor, const char *action,
+                const char *object, const char *detail_json,
+                struct store_error *err);
+
+#endif /* VPCID_STORE_H */

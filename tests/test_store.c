@@ -1,0 +1,871 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The SQLite store on real database files in a temporary directory:
+ * migrations, reopening, refusing newer schemas, publishing with content
+ * dedupe and version numbers, layout errors, name rules in C and in the
+ * schema, immutability against direct SQL, the audit log, the inventory
+ * and two connections publishing to the same type.  Every test ends with
+ * PRAGMA integrity_check and foreign_key_check on the file.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "store.h"
+#include "testutil.h"
+
+static char dir[64];
+static char dbpath[128];
+
+static void setup(void)
+{
+    snprintf(dir, sizeof(dir), "/tmp/vpcid-store-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(dbpath, sizeof(dbpath), "%s/vpcid.db", dir);
+}
+
+static sqlite3 *raw_open(void)
+{
+    sqlite3 *db = NULL;
+    ck_assert_int_eq(sqlite3_open_v2(dbpath, &db, SQLITE_OPEN_READWRITE, NULL),
+                     SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    return db;
+}
+
+/* The one value sql returns, as text (static buffer); "" for no row. */
+static const char *raw_text(sqlite3 *db, const char *sql)
+{
+    static char out[4096];
+    sqlite3_stmt *s = NULL;
+    ck_assert_msg(sqlite3_prepare_v2(db, sql, -1, &s, NULL) == SQLITE_OK,
+                  "%s: %s", sql, sqlite3_errmsg(db));
+    int rc = sqlite3_step(s);
+    ck_assert_msg(rc == SQLITE_ROW || rc == SQLITE_DONE, "%s: %s", sql,
+                  sqlite3_errmsg(db));
+    const unsigned char *t =
+        rc == SQLITE_ROW ? sqlite3_column_text(s, 0) : NULL;
+    snprintf(out, sizeof(out), "%s", t ? (const char *)t : "");
+    sqlite3_finalize(s);
+    return out;
+}
+
+static long long raw_int(sqlite3 *db, const char *sql)
+{
+    return atoll(raw_text(db, sql));
+}
+
+static long long file_int(const char *sql)
+{
+    sqlite3 *db = raw_open();
+    long long v = raw_int(db, sql);
+    sqlite3_close(db);
+    return v;
+}
+
+static void teardown(void)
+{
+    if (access(dbpath, F_OK) == 0) {
+        sqlite3 *db = raw_open();
+        ck_assert_str_eq(raw_text(db, "PRAGMA integrity_check"), "ok");
+        ck_assert_str_eq(raw_text(db, "PRAGMA foreign_key_check"), "");
+        sqlite3_close(db);
+    }
+    char p[192];
+    const char *suffix[] = {"", "-wal", "-shm", "-journal"};
+    for (size_t i = 0; i < 4; i++) {
+        snprintf(p, sizeof(p), "%s%s", dbpath, suffix[i]);
+        unlink(p);
+    }
+    rmdir(dir);
+}
+
+static struct store *open_store(void)
+{
+    struct store *st = NULL;
+    struct store_error err = {0};
+    int r = store_open(dbpath, &st, &err);
+    ck_assert_msg(r == 0, "store_open: %d %s", r, err.msg);
+    return st;
+}
+
+static char *fixture(const char *name, size_t *len)
+{
+    char rel[128];
+    snprintf(rel, sizeof(rel), "layouts/%s", name);
+    return tu_read(tu_fixture(rel), len);
+}
+
+/* The text a layout is stored as: canonical, without binding. */
+static char *stored_form(const char *name, char hash[VPCI_HASH_STRLEN],
+                         char fp[VPCI_HASH_STRLEN])
+{
+    char rel[128];
+    snprintf(rel, sizeof(rel), "layouts/%s", name);
+    struct vpci_layout *l = tu_layout(rel);
+    char *text = NULL;
+    size_t len;
+    ck_assert_int_eq(vpci_layout_format_unbound(l, &text, &len), 0);
+    if (hash)
+        ck_assert_int_eq(vpci_layout_hash(l, hash), 0);
+    if (fp)
+        ck_assert_int_eq(vpci_layout_fingerprint(l, fp), 0);
+    vpci_layout_free(l);
+    return text;
+}
+
+static void create(struct store *st, const char *name, const char *file,
+                   struct store_version *v)
+{
+    size_t len;
+    char *text = fixture(file, &len);
+    struct store_error err = {0};
+    int r =
+        store_create_type(st, "alice", name, "a test type", text, len, v, &err);
+    ck_assert_msg(r == 0, "create %s: %d %s", name, r, err.msg);
+    free(text);
+}
+
+/* Publish a fixture; returns the version number, *created as reported. */
+static unsigned publish(struct store *st, const char *name, const char *file,
+                        bool *created)
+{
+    size_t len;
+    char *text = fixture(file, &len);
+    struct store_version v = {0};
+    struct store_error err = {0};
+    bool c = false;
+    int r = store_publish(st, "bob", name, text, len, &v, &c, &err);
+    ck_assert_msg(r == 0, "publish %s: %d %s", file, r, err.msg);
+    free(text);
+    *created = c;
+    unsigned n = v.version;
+    store_version_clear(&v);
+    return n;
+}
+
+static const char minimal_tpl[] = "vpci-layout 1\nspace 256\n\nheader type0\n"
+                                  "  0x00 u16 vendor_id 0x1af4\n"
+                                  "  0x02 u16 device_id 0x%04x\n"
+                                  "  0x0e u8 header_type 0x00\n";
+
+/* ------------------------------------------------------------ schema */
+
+START_TEST(test_migrate_empty)
+{
+    struct store *st = open_store();
+    struct store_type *t = (void *)1;
+    size_t n = 99;
+    struct store_error err = {0};
+    ck_assert_int_eq(store_list_types(st, &t, &n, &err), 0);
+    ck_assert_uint_eq(n, 0);
+    ck_assert_ptr_null(t);
+    store_close(st);
+
+    sqlite3 *db = raw_open();
+    ck_assert_int_eq(raw_int(db, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
+    ck_assert_int_eq(raw_int(db, "PRAGMA application_id"), 0x76706369);
+    ck_assert_str_eq(raw_text(db, "PRAGMA journal_mode"), "wal");
+    ck_assert_str_eq(raw_text(db, "SELECT group_concat(name, ',') FROM"
+                                  " (SELECT name FROM sqlite_schema WHERE"
+                                  " type = 'table' ORDER BY name)"),
+                     "audit,instance_types,inventory,sqlite_sequence,versions");
+    ck_assert_str_eq(
+        raw_text(db, "SELECT group_concat(name, ',') FROM"
+                     " (SELECT name FROM sqlite_schema WHERE"
+                     " type = 'trigger' ORDER BY name)"),
+        "audit_insert,audit_no_delete,audit_no_update,instance_types_immutable,"
+        "instance_types_insert,instance_types_no_delete,versions_immutable,"
+        "versions_insert,versions_no_delete,versions_state");
+    sqlite3_close(db);
+
+    /* Opening again migrates nothing. */
+    st = open_store();
+    store_close(st);
+    ck_assert_int_eq(file_int("PRAGMA user_version"), STORE_SCHEMA_VERSION);
+}
+END_TEST
+
+START_TEST(test_reopen_keeps_everything)
+{
+    struct store *st = open_store();
+    struct store_version v1 = {0};
+    create(st, "cx6", "example.vpci", &v1);
+    bool created = false;
+    ck_assert_uint_eq(publish(st, "cx6", "bytes.vpci", &created), 2);
+    ck_assert(created);
+    ck_assert_int_eq(store_deprecate(st, "carol", "cx6", 1, NULL), 0);
+    const char inv[] = "{\"devices\":[{\"bdf\":\"0000:3b:00.1\"}]}";
+    ck_assert_int_eq(store_save_inventory(st, inv, strlen(inv), NULL), 0);
+    store_close(st);
+
+    st = open_store();
+    struct store_version v = {0};
+    struct store_error err = {0};
+    ck_assert_int_eq(store_get_version(st, "cx6", 1, &v, &err), 0);
+    ck_assert_str_eq(v.name, "cx6");
+    ck_assert_uint_eq(v.version, 1);
+    ck_assert_str_eq(v.hash, v1.hash);
+    ck_assert_str_eq(v.fingerprint, v1.fingerprint);
+    ck_assert_str_eq(v.created, v1.created);
+    ck_assert_int_eq(v.state, STORE_DEPRECATED);
+    ck_assert_str_eq(v.layout, v1.layout);
+    ck_assert_uint_eq(v.layout_len, v1.layout_len);
+    store_version_clear(&v);
+    ck_assert_int_eq(store_get_version(st, "cx6", 0, &v, &err), 0);
+    ck_assert_uint_eq(v.version, 2);
+    ck_assert_int_eq(v.state, STORE_PUBLISHED);
+    store_version_clear(&v);
+
+    struct store_type *t = NULL;
+    size_t n = 0;
+    ck_assert_int_eq(store_list_types(st, &t, &n, &err), 0);
+    ck_assert_uint_eq(n, 1);
+    ck_assert_str_eq(t[0].name, "cx6");
+    ck_assert_str_eq(t[0].description, "a test type");
+    ck_assert_str_eq(t[0].created, v1.created);
+    ck_assert_uint_eq(t[0].latest, 2);
+    store_types_free(t, n);
+
+    char *json = NULL;
+    size_t len = 0;
+    char when[STORE_TIME_LEN];
+    ck_assert_int_eq(store_load_inventory(st, &json, &len, when, &err), 0);
+    ck_assert_str_eq(json, inv);
+    ck_assert_uint_eq(len, strlen(inv));
+    free(json);
+    store_close(st);
+    store_version_clear(&v1);
+}
+END_TEST
+
+START_TEST(test_newer_schema_refused)
+{
+    store_close(open_store());
+    sqlite3 *db = raw_open();
+    ck_assert_int_eq(
+        sqlite3_exec(db, "PRAGMA user_version = 2", NULL, NULL, NULL),
+        SQLITE_OK);
+    sqlite3_close(db);
+
+    struct store *st = (void *)1;
+    struct store_error err = {0};
+    ck_assert_int_eq(store_open(dbpath, &st, &err), -EPROTONOSUPPORT);
+    ck_assert_ptr_eq(st, (void *)1);
+    ck_assert_str_eq(err.msg, "database schema version 2 is newer than this "
+                              "vpcid knows (1): refusing to open it");
+    ck_assert_int_eq(file_int("PRAGMA user_version"), 2);
+    /* Back to 1 so that the teardown's checks see our schema. */
+    db = raw_open();
+    sqlite3_exec(db, "PRAGMA user_version = 1", NULL, NULL, NULL);
+    sqlite3_close(db);
+}
+END_TEST
+
+START_TEST(test_foreign_database_refused)
+{
+    sqlite3 *db = NULL;
+    ck_assert_int_eq(sqlite3_open(dbpath, &db), SQLITE_OK);
+    ck_assert_int_eq(
+        sqlite3_exec(db, "CREATE TABLE other (x)", NULL, NULL, NULL),
+        SQLITE_OK);
+    sqlite3_close(db);
+    struct store *st = NULL;
+    struct store_error err = {0};
+    ck_assert_int_eq(store_open(dbpath, &st, &err), -EINVAL);
+    ck_assert_str_eq(err.msg, "not a vpcid database (application_id 0, "
+                              "user_version 0, 1 schema objects)");
+    ck_assert_int_eq(file_int("SELECT count(*) FROM sqlite_schema"), 1);
+
+    /* Not an SQLite file at all. */
+    unlink(dbpath);
+    FILE *f = fopen(dbpath, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("vpci-layout 1\nthis is not a database, but it is long enough to "
+          "have a header that SQLite reads and rejects...................\n",
+          f);
+    fclose(f);
+    ck_assert_int_lt(store_open(dbpath, &st, &err), 0);
+    ck_assert_ptr_nonnull(strstr(err.msg, "not a database"));
+    unlink(dbpath);
+}
+END_TEST
+
+/* ------------------------------------------------------------ publishing */
+
+START_TEST(test_create_publish_dedupe)
+{
+    struct store *st = open_store();
+    char hash[VPCI_HASH_STRLEN], fp[VPCI_HASH_STRLEN];
+    char *canon = stored_form("example.vpci", hash, fp);
+    struct store_version v = {0};
+    create(st, "cx6dx-vf-std", "example.vpci", &v);
+    ck_assert_str_eq(v.name, "cx6dx-vf-std");
+    ck_assert_uint_eq(v.version, 1);
+    ck_assert_str_eq(v.hash,
+                     "sha256:10eb1ca70841afaacf8d5596e041ef78911afc30a0ebd6dc"
+                     "18836f6a02cc792a");
+    ck_assert_str_eq(v.hash, hash);
+    ck_assert_str_eq(v.fingerprint, fp);
+    ck_assert_int_eq(v.state, STORE_PUBLISHED);
+    ck_assert_str_eq(v.layout, canon);
+    ck_assert_uint_eq(v.layout_len, strlen(canon));
+    ck_assert_ptr_null(strstr(v.layout, "binding"));
+    ck_assert_uint_eq(strlen(v.created), STORE_TIME_LEN - 1);
+    ck_assert_int_eq(v.created[10], 'T');
+    ck_assert_int_eq(v.created[19], 'Z');
+    /* The stored text is exactly what the hash covers. */
+    char rehash[VPCI_HASH_STRLEN];
+    ck_assert_int_eq(vpci_sha256_hex(v.layout, v.layout_len, rehash), 0);
+    ck_assert_str_eq(rehash, v.hash);
+
+    /* The messy twin, the canonical file and the text with its binding
+     * dropped are the same content: version 1, not created. */
+    const char *same[] = {"messy.vpci", "example.canon", "example.vpci"};
+    for (size_t i = 0; i < 3; i++) {
+        bool created = true;
+        ck_assert_uint_eq(publish(st, "cx6dx-vf-std", same[i], &created), 1);
+        ck_assert_msg(!created, "%s created a version", same[i]);
+    }
+    struct store_version vb = {0};
+    bool created = true;
+    struct store_error err = {0};
+    ck_assert_int_eq(store_publish(st, "bob", "cx6dx-vf-std", canon,
+                                   strlen(canon), &vb, &created, &err),
+                     0);
+    ck_assert(!created);
+    ck_assert_str_eq(vb.layout, canon);
+    ck_assert_str_eq(vb.created, v.created);
+    store_version_clear(&vb);
+
+    struct store_version *vs = NULL;
+    size_t n = 0;
+    ck_assert_int_eq(store_list_versions(st, "cx6dx-vf-std", &vs, &n, &err), 0);
+    ck_assert_uint_eq(n, 1);
+    ck_assert_str_eq(vs[0].hash, hash);
+    ck_assert_ptr_null(vs[0].layout);
+    store_versions_free(vs, n);
+    store_close(st);
+    ck_assert_int_eq(file_int("SELECT count(*) FROM audit"), 1);
+    free(canon);
+    store_version_clear(&v);
+}
+END_TEST
+
+START_TEST(test_version_numbering)
+{
+    struct store *st = open_store();
+    create(st, "t", "minimal.vpci", NULL);
+    bool c = false;
+    ck_assert_uint_eq(publish(st, "t", "example.vpci", &c), 2);
+    ck_assert(c);
+    ck_assert_uint_eq(publish(st, "t", "bytes.vpci", &c), 3);
+    ck_assert(c);
+    ck_assert_uint_eq(publish(st, "t", "minimal.canon", &c), 1);
+    ck_assert(!c);
+    ck_assert_uint_eq(publish(st, "t", "sections.vpci", &c), 4);
+    ck_assert(c);
+    ck_assert_uint_eq(publish(st, "t", "bytes.canon", &c), 3);
+    ck_assert(!c);
+
+    struct store_version v = {0};
+    struct store_error err = {0};
+    ck_assert_int_eq(store_get_version(st, "t", 0, &v, &err), 0);
+    ck_assert_uint_eq(v.version, 4);
+    store_version_clear(&v);
+    char *ex = stored_form("example.vpci", NULL, NULL);
+    ck_assert_int_eq(store_get_version(st, "t", 2, &v, &err), 0);
+    ck_assert_str_eq(v.layout, ex);
+    store_version_clear(&v);
+    free(ex);
+    char *mini = fixture("minimal.canon", NULL);
+    ck_assert_int_eq(store_get_version(st, "t", 1, &v, &err), 0);
+    ck_assert_str_eq(v.layout, mini);
+    store_version_clear(&v);
+
+    ck_assert_int_eq(store_get_version(st, "t", 5, &v, &err), -ENOENT);
+    ck_assert_str_eq(err.msg, "no version 5 of instance type 't'");
+    ck_assert_int_eq(store_get_version(st, "u", 0, &v, &err), -ENOENT);
+    ck_assert_int_eq(store_get_version(st, "u", 1, &v, &err), -ENOENT);
+    ck_assert_int_eq(
+        store_publish(st, "bob", "u", mini, strlen(mini), &v, &c, &err),
+        -ENOENT);
+    ck_assert_str_eq(err.msg, "no instance type 'u'");
+    struct store_version *vs = NULL;
+    size_t n = 0;
+    ck_assert_int_eq(store_list_versions(st, "u", &vs, &n, &err), -ENOENT);
+    ck_assert_int_eq(
+        store_create_type(st, "alice", "t", NULL, mini, strlen(mini), &v, &err),
+        -EEXIST);
+    ck_assert_str_eq(err.msg, "instance type 't' exists");
+
+    ck_assert_int_eq(store_list_versions(st, "t", &vs, &n, &err), 0);
+    ck_assert_uint_eq(n, 4);
+    for (size_t i = 0; i < n; i++) {
+        ck_assert_uint_eq(vs[i].version, i + 1);
+        ck_assert_str_eq(vs[i].name, "t");
+    }
+    store_versions_free(vs, n);
+    free(mini);
+    store_close(st);
+    ck_assert_int_eq(file_int("SELECT count(*) FROM versions"), 4);
+    ck_assert_int_eq(file_int("SELECT count(*) FROM audit"), 4);
+}
+END_TEST
+
+START_TEST(test_invalid_layout)
+{
+    const char bad[] = "vpci-layout 1\nspace 256\n\nheader type0\n"
+                       "  0x00 u16 vendor_id 0x1af4\n"
+                       "  0x02 u17 device_id 0x1000\n";
+    struct store *st = open_store();
+    struct store_version v = {0};
+    struct store_error err = {0};
+    ck_assert_int_eq(
+        store_create_type(st, "alice", "t", NULL, bad, strlen(bad), &v, &err),
+        -EINVAL);
+    ck_assert_uint_eq(err.line, 6);
+    ck_assert_uint_eq(err.col, 8);
+    ck_assert_str_eq(err.msg,
+                     "6:8: expected a width (u8, u16, u32 or bytes), found "
+                     "'u17'");
+    struct store_type *t = NULL;
+    size_t n = 9;
+    ck_assert_int_eq(store_list_types(st, &t, &n, &err), 0);
+    ck_assert_uint_eq(n, 0);
+
+    create(st, "t", "minimal.vpci", NULL);
+    bool c = true;
+    memset(&err, 0, sizeof(err));
+    ck_assert_int_eq(
+        store_publish(st, "bob", "t", bad, strlen(bad), &v, &c, &err), -EINVAL);
+    ck_assert_uint_eq(err.line, 6);
+    ck_assert_uint_eq(err.col, 8);
+    ck_assert(c); /* untouched */
+    /* A malformed file of the parser's suite, and no text at all. */
+    size_t len;
+    char *text = tu_read(tu_fixture("bad/002-empty-file.vpci"), &len);
+    ck_assert_int_eq(store_publish(st, "bob", "t", text, len, &v, &c, &err),
+                     -EINVAL);
+    ck_assert_uint_gt(err.line, 0);
+    free(text);
+    ck_assert_int_eq(store_publish(st, "bob", "t", NULL, 0, &v, &c, &err),
+                     -EINVAL);
+    store_close(st);
+    ck_assert_int_eq(file_int("SELECT count(*) FROM versions"), 1);
+    ck_assert_int_eq(file_int("SELECT count(*) FROM audit"), 1);
+}
+END_TEST
+
+START_TEST(test_names)
+{
+    char n63[64], n64[65];
+    memset(n63, 'a', 63);
+    n63[63] = '\0';
+    memset(n64, 'b', 64);
+    n64[64] = '\0';
+    const char *good[] = {"a", "0", "a.b_c-d", "9-x", n63};
+    const char *bad[] = {"",    "A",   "-a",   ".a",  "_a",
+                         "a b", "a/b", "a\"b", "a'b", "\xc3\xa9",
+                         n64,   "aB",  "a\n",  "a;b", "a%b"};
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+        ck_assert_msg(store_name_valid(good[i]), "'%s' refused", good[i]);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        ck_assert_msg(!store_name_valid(bad[i]), "'%s' accepted", bad[i]);
+    ck_assert(!store_name_valid(NULL));
+
+    struct store *st = open_store();
+    char *mini = fixture("minimal.vpci", NULL);
+    struct store_error err = {0};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        ck_assert_int_eq(store_create_type(st, "alice", bad[i], NULL, mini,
+                                           strlen(mini), NULL, &err),
+                         -EINVAL);
+    ck_assert_str_eq(
+        err.msg, "invalid instance type name: need [a-z0-9][a-z0-9._-]{0,62}");
+    ck_assert_int_eq(store_create_type(st, "alice", n63, NULL, mini,
+                                       strlen(mini), NULL, &err),
+                     0);
+    /* Bad actors and descriptions. */
+    ck_assert_int_eq(
+        store_create_type(st, "", "x", NULL, mini, strlen(mini), NULL, &err),
+        -EINVAL);
+    ck_assert_int_eq(
+        store_create_type(st, NULL, "x", NULL, mini, strlen(mini), NULL, &err),
+        -EINVAL);
+    ck_assert_int_eq(store_create_type(st, "al\x01ice", "x", NULL, mini,
+                                       strlen(mini), NULL, &err),
+                     -EINVAL);
+    ck_assert_int_eq(store_create_type(st, "alice", "x", "bad \xff utf-8", mini,
+                                       strlen(mini), NULL, &err),
+                     -EINVAL);
+    ck_assert_int_eq(store_create_type(st, "alice", "x", "\xc0\xaf", mini,
+                                       strlen(mini), NULL, &err),
+                     -EINVAL);
+    ck_assert_int_eq(store_create_type(st, "\xc3\xa9lise", "x",
+                                       "caf\xc3\xa9 \xe2\x82\xac", mini,
+                                       strlen(mini), NULL, &err),
+                     0);
+    store_close(st);
+    free(mini);
+
+    /* The schema refuses the same names from any connection. */
+    sqlite3 *db = raw_open();
+    sqlite3_stmt *s = NULL;
+    ck_assert_int_eq(sqlite3_prepare_v2(db,
+                                        "INSERT INTO instance_types"
+                                        " (name, created) VALUES"
+                                        " (?1, '2024-04-30T12:00:00Z')",
+                                        -1, &s, NULL),
+                     SQLITE_OK);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        sqlite3_reset(s);
+        sqlite3_bind_text(s, 1, bad[i], -1, SQLITE_STATIC);
+        ck_assert_msg(sqlite3_step(s) == SQLITE_CONSTRAINT,
+                      "schema accepted '%s'", bad[i]);
+    }
+    /* A NUL inside: "ab" followed by junk the C API could never pass. */
+    sqlite3_reset(s);
+    sqlite3_bind_text(s, 1, "ab\0Cd", 5, SQLITE_STATIC);
+    ck_assert_int_eq(sqlite3_step(s), SQLITE_CONSTRAINT);
+    sqlite3_reset(s);
+    sqlite3_bind_blob(s, 1, "ab", 2, SQLITE_STATIC);
+    ck_assert_int_eq(sqlite3_step(s), SQLITE_CONSTRAINT);
+    /* The check is not refusing everything. */
+    sqlite3_reset(s);
+    sqlite3_bind_text(s, 1, "a.b_c-d", -1, SQLITE_STATIC);
+    ck_assert_int_eq(sqlite3_step(s), SQLITE_DONE);
+    sqlite3_finalize(s);
+    ck_assert_int_eq(raw_int(db, "SELECT count(*) FROM instance_types"), 3);
+    sqlite3_close(db);
+}
+END_TEST
+
+/* ------------------------------------------------------------ immutability */
+
+START_TEST(test_direct_sql_refused)
+{
+    struct store *st = open_store();
+    create(st, "t", "minimal.vpci", NULL);
+    bool c = false;
+    ck_assert_uint_eq(publish(st, "t", "example.vpci", &c), 2);
+    ck_assert_int_eq(store_deprecate(st, "carol", "t", 2, NULL), 0);
+    store_close(st);
+
+    sqlite3 *db = raw_open();
+    char before[4096];
+    const char *snapshot = "SELECT group_concat(name || version || hash ||"
+                           " fingerprint || created || state || layout, '|')"
+                           " FROM (SELECT * FROM versions ORDER BY version)";
+    snprintf(before, sizeof(before), "%s", raw_text(db, snapshot));
+    char audit_before[4096];
+    const char *audit_snap = "SELECT group_concat(id || time || actor ||"
+                             " action || object || detail, '|') FROM audit";
+    snprintf(audit_before, sizeof(audit_before), "%s",
+             raw_text(db, audit_snap));
+    const char *attempts[] = {
+        "UPDATE versions SET layout = 'vpci-layout 1'",
+        "UPDATE versions SET layout = layout",
+        "DELETE FROM versions",
+        "DELETE FROM versions WHERE version = 2",
+        "UPDATE versions SET hash = 'sha256:"
+        "0000000000000000000000000000000000000000000000000000000000000000'",
+        "UPDATE versions SET fingerprint = hash",
+        "UPDATE versions SET version = version + 10",
+        "UPDATE versions SET name = 'u'",
+        "UPDATE versions SET created = '2000-01-01T00:00:00Z'",
+        "UPDATE versions SET state = 'published' WHERE version = 2",
+        "UPDATE versions SET state = 'deprecated' WHERE version = 2",
+        "UPDATE versions SET state = 'gone' WHERE version = 1",
+        "INSERT OR REPLACE INTO versions SELECT name, version, 'x', hash,"
+        " fingerprint, created, state FROM versions WHERE version = 1",
+        "INSERT OR REPLACE INTO versions SELECT name, 3, layout, hash,"
+        " fingerprint, created, 'published' FROM versions WHERE version = 1",
+        "INSERT INTO versions SELECT name, 3, layout || ' ', 'sha256:"
+        "1111111111111111111111111111111111111111111111111111111111111111',"
+        " fingerprint, created, 'deprecated' FROM versions WHERE version = 1",
+        "INSERT INTO versions SELECT name, 7, layout || ' ', 'sha256:"
+        "1111111111111111111111111111111111111111111111111111111111111111',"
+        " fingerprint, created, 'published' FROM versions WHERE version = 1",
+        "INSERT INTO versions SELECT 'nosuch', 1, layout, hash,"
+        " fingerprint, created, 'published' FROM versions WHERE version = 1",
+        "DELETE FROM instance_types",
+        "UPDATE instance_types SET name = 'u'",
+        "INSERT OR REPLACE INTO instance_types (name, created)"
+        " VALUES ('t', '2024-04-30T12:00:00Z')",
+        "DELETE FROM audit",
+        "UPDATE audit SET actor = 'mallory'",
+        "INSERT OR REPLACE INTO audit (id, time, actor, action, object,"
+        " detail) VALUES (1, '2024-04-30T12:00:00Z', 'm', 'x', 'y', '{}')",
+        "INSERT INTO audit (time, actor, action, object, detail) VALUES"
+        " ('2024-04-30T12:00:00Z', 'm', 'x', 'y', '{not json')",
+    };
+    for (size_t i = 0; i < sizeof(attempts) / sizeof(attempts[0]); i++) {
+        char *msg = NULL;
+        int rc = sqlite3_exec(db, attempts[i], NULL, NULL, &msg);
+        ck_assert_msg(rc == SQLITE_CONSTRAINT, "'%s' gave %d (%s)", attempts[i],
+                      rc, msg ? msg : "");
+        sqlite3_free(msg);
+    }
+    /* Text with a NUL inside, which the C API cannot pass either. */
+    sqlite3_stmt *s = NULL;
+    ck_assert_int_eq(sqlite3_prepare_v2(db,
+                                        "INSERT INTO audit (time, actor,"
+                                        " action, object, detail) VALUES"
+                                        " ('2024-04-30T12:00:00Z', ?1, 'x',"
+                                        " 'y', '{}')",
+                                        -1, &s, NULL),
+                     SQLITE_OK);
+    sqlite3_bind_text(s, 1, "ma\0llory", 8, SQLITE_STATIC);
+    ck_assert_int_eq(sqlite3_step(s), SQLITE_CONSTRAINT);
+    sqlite3_finalize(s);
+    ck_assert_str_eq(raw_text(db, snapshot), before);
+    ck_assert_str_eq(raw_text(db, audit_snap), audit_before);
+    /* The one change allowed, from any connection. */
+    ck_assert_int_eq(sqlite3_exec(db,
+                                  "UPDATE versions SET state = 'deprecated'"
+                                  " WHERE version = 1",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    ck_assert_str_eq(raw_text(db, "SELECT group_concat(state, ',') FROM"
+                                  " versions"),
+                     "deprecated,deprecated");
+    sqlite3_close(db);
+}
+END_TEST
+
+/* ------------------------------------------------------------ audit */
+
+START_TEST(test_audit_and_deprecate)
+{
+    struct store *st = open_store();
+    struct store_version v1 = {0};
+    create(st, "t", "minimal.vpci", &v1);
+    bool c = false;
+    ck_assert_uint_eq(publish(st, "t", "example.vpci", &c), 2);
+    ck_assert_uint_eq(publish(st, "t", "messy.vpci", &c), 2);
+    ck_assert(!c);
+    struct store_error err = {0};
+    ck_assert_int_eq(store_deprecate(st, "carol", "t", 1, &err), 0);
+    ck_assert_int_eq(store_deprecate(st, "carol", "t", 1, &err), -EALREADY);
+    ck_assert_str_eq(err.msg, "version 1 of 't' is already deprecated");
+    ck_assert_int_eq(store_deprecate(st, "carol", "t", 3, &err), -ENOENT);
+    ck_assert_int_eq(store_deprecate(st, "carol", "t", 0, &err), -EINVAL);
+    ck_assert_int_eq(store_deprecate(st, "carol", "u", 1, &err), -ENOENT);
+
+    /* Publishing a deprecated version's content returns it as it is. */
+    ck_assert_uint_eq(publish(st, "t", "minimal.canon", &c), 1);
+    ck_assert(!c);
+    struct store_version v = {0};
+    ck_assert_int_eq(store_get_version(st, "t", 1, &v, &err), 0);
+    ck_assert_int_eq(v.state, STORE_DEPRECATED);
+    ck_assert_str_eq(store_state_name(v.state), "deprecated");
+    store_version_clear(&v);
+
+    ck_assert_int_eq(store_audit(st, "dave", "login", "session/1",
+                                 "{\"from\":\"127.0.0.1\"}", &err),
+                     0);
+    ck_assert_int_eq(store_audit(st, "dave", "login", "session/2", NULL, &err),
+                     0);
+    ck_assert_int_eq(
+        store_audit(st, "dave", "login", "session/3", "{oops", &err), -EINVAL);
+    ck_assert_int_eq(store_audit(st, "dave", "Log In", "x", NULL, &err),
+                     -EINVAL);
+    ck_assert_int_eq(store_audit(st, "dave", "login", "", NULL, &err), -EINVAL);
+    ck_assert_int_eq(store_audit(st, "", "login", "x", NULL, &err), -EINVAL);
+    store_close(st);
+
+    char hash2[VPCI_HASH_STRLEN], fp2[VPCI_HASH_STRLEN];
+    free(stored_form("example.vpci", hash2, fp2));
+    char expect[2048];
+    snprintf(expect, sizeof(expect),
+             "1 alice create types/t/versions/1 "
+             "{\"version\":1,\"hash\":\"%s\",\"fingerprint\":\"%s\"}\n"
+             "2 bob publish types/t/versions/2 "
+             "{\"version\":2,\"hash\":\"%s\",\"fingerprint\":\"%s\"}\n"
+             "3 carol deprecate types/t/versions/1 {\"version\":1}\n"
+             "4 dave login session/1 {\"from\":\"127.0.0.1\"}\n"
+             "5 dave login session/2 {}",
+             v1.hash, v1.fingerprint, hash2, fp2);
+    sqlite3 *db = raw_open();
+    ck_assert_str_eq(
+        raw_text(db, "SELECT group_concat(id || ' ' || actor || ' ' || action"
+                     " || ' ' || object || ' ' || detail, char(10))"
+                     " FROM (SELECT * FROM audit ORDER BY id)"),
+        expect);
+    ck_assert_int_eq(raw_int(db, "SELECT count(*) FROM audit WHERE time NOT"
+                                 " GLOB '20[0-9][0-9]-*T*Z'"),
+                     0);
+    sqlite3_close(db);
+    store_version_clear(&v1);
+}
+END_TEST
+
+/* ------------------------------------------------------------ inventory */
+
+START_TEST(test_inventory)
+{
+    struct store *st = open_store();
+    char *json = NULL;
+    size_t len = 0;
+    char when[STORE_TIME_LEN] = "";
+    struct store_error err = {0};
+    ck_assert_int_eq(store_load_inventory(st, &json, &len, when, &err),
+                     -ENOENT);
+    const char a[] = "{\"devices\":[]}", b[] = "{\"devices\":[1,2,3]}";
+    ck_assert_int_eq(store_save_inventory(st, a, strlen(a), &err), 0);
+    ck_assert_int_eq(store_save_inventory(st, b, strlen(b), &err), 0);
+    ck_assert_int_eq(store_save_inventory(st, "{\"devices\":", 11, &err),
+                     -EINVAL);
+    ck_assert_int_eq(store_save_inventory(st, "{}\0{}", 5, &err), -EINVAL);
+    ck_assert_int_eq(store_save_inventory(st, "", 0, &err), -EINVAL);
+    ck_assert_int_eq(store_load_inventory(st, &json, &len, when, &err), 0);
+    ck_assert_str_eq(json, b);
+    ck_assert_uint_eq(len, strlen(b));
+    ck_assert_uint_eq(strlen(when), STORE_TIME_LEN - 1);
+    ck_assert_int_eq(when[10], 'T');
+    free(json);
+    store_close(st);
+    ck_assert_int_eq(file_int("SELECT count(*) FROM inventory"), 1);
+    ck_assert_int_eq(file_int("SELECT count(*) FROM audit"), 0);
+}
+END_TEST
+
+/* ------------------------------------------------------------ concurrency */
+
+START_TEST(test_two_connections)
+{
+    struct store *a = open_store(), *b = open_store();
+    char *mini = fixture("minimal.vpci", NULL);
+    char *ex = fixture("example.vpci", NULL);
+    struct store_error err = {0};
+    ck_assert_int_eq(store_create_type(a, "alice", "t", NULL, mini,
+                                       strlen(mini), NULL, &err),
+                     0);
+    /* b's version of the type is a's; different content from b and a
+     * serialise to 1 and 2; the same content from either dedupes. */
+    bool c = false;
+    ck_assert_uint_eq(publish(b, "t", "example.vpci", &c), 2);
+    ck_assert(c);
+    ck_assert_uint_eq(publish(a, "t", "bytes.vpci", &c), 3);
+    ck_assert(c);
+    ck_assert_uint_eq(publish(a, "t", "messy.vpci", &c), 2);
+    ck_assert(!c);
+    ck_assert_uint_eq(publish(b, "t", "bytes.canon", &c), 3);
+    ck_assert(!c);
+
+    struct store_version va = {0}, vb = {0};
+    ck_assert_int_eq(store_get_version(a, "t", 0, &va, &err), 0);
+    ck_assert_int_eq(store_get_version(b, "t", 0, &vb, &err), 0);
+    ck_assert_uint_eq(va.version, 3);
+    ck_assert_str_eq(va.hash, vb.hash);
+    ck_assert_str_eq(va.layout, vb.layout);
+    store_version_clear(&va);
+    store_version_clear(&vb);
+    store_close(a);
+    store_close(b);
+    free(mini);
+    free(ex);
+}
+END_TEST
+
+#define PER_THREAD 6
+
+struct publisher {
+    int base;
+    unsigned got[PER_THREAD];
+    int rc;
+};
+
+static void *publisher_run(void *arg)
+{
+    struct publisher *p = arg;
+    struct store *st = NULL;
+    p->rc = store_open(dbpath, &st, NULL);
+    for (int i = 0; i < PER_THREAD && p->rc == 0; i++) {
+        char text[256];
+        snprintf(text, sizeof(text), minimal_tpl, p->base + i);
+        struct store_version v = {0};
+        bool created = false;
+        p->rc = store_publish(st, "worker", "t", text, strlen(text), &v,
+                              &created, NULL);
+        if (p->rc == 0 && !created)
+            p->rc = -EEXIST;
+        p->got[i] = v.version;
+        store_version_clear(&v);
+    }
+    store_close(st);
+    return NULL;
+}
+
+START_TEST(test_concurrent_publishers)
+{
+    struct store *st = open_store();
+    char text[256];
+    snprintf(text, sizeof(text), minimal_tpl, 0x1000);
+    struct store_error err = {0};
+    ck_assert_int_eq(store_create_type(st, "alice", "t", NULL, text,
+                                       strlen(text), NULL, &err),
+                     0);
+    struct publisher p[2] = {{.base = 0x2000}, {.base = 0x3000}};
+    pthread_t th[2];
+    for (int i = 0; i < 2; i++)
+        ck_assert_int_eq(pthread_create(&th[i], NULL, publisher_run, &p[i]), 0);
+    for (int i = 0; i < 2; i++)
+        ck_assert_int_eq(pthread_join(th[i], NULL), 0);
+    /* Every number 2..13 exactly once; each thread's in increasing order. */
+    bool seen[2 + 2 * PER_THREAD] = {false};
+    for (int i = 0; i < 2; i++) {
+        ck_assert_int_eq(p[i].rc, 0);
+        for (int k = 0; k < PER_THREAD; k++) {
+            unsigned n = p[i].got[k];
+            ck_assert_uint_ge(n, 2);
+            ck_assert_uint_le(n, 1 + 2 * PER_THREAD);
+            ck_assert(!seen[n]);
+            seen[n] = true;
+            if (k)
+                ck_assert_uint_gt(n, p[i].got[k - 1]);
+        }
+    }
+    struct store_version *vs = NULL;
+    size_t n = 0;
+    ck_assert_int_eq(store_list_versions(st, "t", &vs, &n, &err), 0);
+    ck_assert_uint_eq(n, 1 + 2 * PER_THREAD);
+    store_versions_free(vs, n);
+    store_close(st);
+    ck_assert_int_eq(file_int("SELECT count(*) FROM audit"),
+                     1 + 2 * PER_THREAD);
+}
+END_TEST
+
+static Suite *store_suite(void)
+{
+    Suite *s = suite_create("store");
+    TCase *tc = tcase_create("store");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_migrate_empty);
+    tcase_add_test(tc, test_reopen_keeps_everything);
+    tcase_add_test(tc, test_newer_schema_refused);
+    tcase_add_test(tc, test_foreign_database_refused);
+    tcase_add_test(tc, test_create_publish_dedupe);
+    tcase_add_test(tc, test_version_numbering);
+    tcase_add_test(tc, test_invalid_layout);
+    tcase_add_test(tc, test_names);
+    tcase_add_test(tc, test_direct_sql_refused);
+    tcase_add_test(tc, test_audit_and_deprecate);
+    tcase_add_test(tc, test_inventory);
+    tcase_add_test(tc, test_two_connections);
+    tcase_add_test(tc, test_concurrent_publishers);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    return tu_run(store_suite());
+}
