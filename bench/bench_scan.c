@@ -56,8 +56,8 @@ static double run_lspci(const char *lspci, const char *root)
             dup2(fd, 1);
             dup2(fd, 2);
         }
-        execl(lspci, lspci, "-A", "linux-sysfs", "-O", param, "-vvv",
-              "-xxxx", (char *)NULL);
+        execl(lspci, lspci, "-A", "linux-sysfs", "-O", param, "-vvv", "-xxxx",
+              (char *)NULL);
         _exit(127);
     }
     int st;

@@ -224,8 +224,7 @@ static int bench_dump(const char *path, unsigned runs)
         for (unsigned i = 0; i < VPCI_MAX_BARS; i++)
             dev.bar_size[i] = devs[d].region_size[i];
         for (int p = 0; p < 2; p++) {
-            enum vpci_policy pol = p ? VPCI_POLICY_IDENTITY
-                                     : VPCI_POLICY_VFIO;
+            enum vpci_policy pol = p ? VPCI_POLICY_IDENTITY : VPCI_POLICY_VFIO;
             struct vpci_layout *l = NULL;
             if (vpci_derive(&dev, pol, NULL, &l, NULL, &err) < 0)
                 break;

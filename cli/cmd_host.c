@@ -47,8 +47,8 @@ int vpcictl_host_scan(const char *sysfs, struct inv_host **ret)
 
 static void print_table(const struct inv_host *h)
 {
-    printf("%-12s %-4s %-9s %-3s %-16s %5s %4s %-7s %s\n", "BDF", "CLASS",
-           "ID", "REV", "DRIVER", "IOMMU", "NUMA", "VFS", "DESCRIPTION");
+    printf("%-12s %-4s %-9s %-3s %-16s %5s %4s %-7s %s\n", "BDF", "CLASS", "ID",
+           "REV", "DRIVER", "IOMMU", "NUMA", "VFS", "DESCRIPTION");
     for (size_t i = 0; i < h->nfuncs; i++) {
         const struct inv_func *f = &h->funcs[i];
         char id[16], rev[16], grp[16], vfs[32];
@@ -68,10 +68,9 @@ static void print_table(const struct inv_host *h)
             snprintf(vfs, sizeof(vfs), "VF");
         else
             snprintf(vfs, sizeof(vfs), "-");
-        printf("%-12s %04x  %-9s %-3s %-16s %5s %4d %-7s %s: %s %s%s\n",
-               f->bdf, f->class_code >> 8, id, rev,
-               f->driver ? f->driver : "-", grp, f->numa_node, vfs,
-               f->class_name ? f->class_name : "Class",
+        printf("%-12s %04x  %-9s %-3s %-16s %5s %4d %-7s %s: %s %s%s\n", f->bdf,
+               f->class_code >> 8, id, rev, f->driver ? f->driver : "-", grp,
+               f->numa_node, vfs, f->class_name ? f->class_name : "Class",
                f->vendor_name ? f->vendor_name : "Device",
                f->device_name ? f->device_name : id,
                f->physfn[0] ? " (VF)" : "");
@@ -130,8 +129,8 @@ static int cmd_scan(int argc, char **argv)
         print_table(h);
         for (size_t i = 0; i < h->nfuncs; i++)
             for (size_t j = 0; j < h->funcs[i].nwarnings; j++)
-                fprintf(stderr, "vpcictl: %s: warning: %s\n",
-                        h->funcs[i].bdf, h->funcs[i].warnings[j]);
+                fprintf(stderr, "vpcictl: %s: warning: %s\n", h->funcs[i].bdf,
+                        h->funcs[i].warnings[j]);
     }
     vpcid_inventory_free(h);
     return rc;

@@ -148,7 +148,8 @@ static int cmd_render(int argc, char **argv)
         return EXIT_INVALID;
     CLEANUP_FREE struct vpci_render *r = malloc(sizeof(*r));
     CLEANUP_FREE char *text = NULL;
-    if (!r || vpci_render(l, r) < 0 || vpci_render_lspci(r, "00:00.0", &text) < 0) {
+    if (!r || vpci_render(l, r) < 0 ||
+        vpci_render_lspci(r, "00:00.0", &text) < 0) {
         fprintf(stderr, "vpcictl: cannot render %s\n", argv[1]);
         return EXIT_INVALID;
     }
@@ -157,8 +158,7 @@ static int cmd_render(int argc, char **argv)
 }
 
 /* Every *.quirk file of dir, in name order. */
-static int load_quirks(const char *dir, bool must_exist,
-                       struct vpci_quirks **q)
+static int load_quirks(const char *dir, bool must_exist, struct vpci_quirks **q)
 {
     struct dirent **names = NULL;
     int n = scandir(dir, &names, NULL, alphasort);
@@ -209,7 +209,9 @@ static int derive_and_print(const struct vpci_device *d, const char *src,
     size_t len;
     struct vpci_quirks *q = NULL;
     const char *env = getenv("VPCI_QUIRKS_DIR");
-    int r = load_quirks(qdir ? qdir : env ? env : VPCI_DATADIR "/quirks",
+    int r = load_quirks(qdir  ? qdir
+                        : env ? env
+                              : VPCI_DATADIR "/quirks",
                         qdir != NULL, &q);
     if (r < 0) {
         vpci_quirks_free(q);
@@ -220,8 +222,8 @@ static int derive_and_print(const struct vpci_device *d, const char *src,
     r = vpci_derive(d, policy, q, &l, &notes, &err);
     vpci_quirks_free(q);
     if (r < 0) {
-        fprintf(stderr, "vpcictl: %s: %s: cannot derive: %s\n", src,
-                slot, err.msg);
+        fprintf(stderr, "vpcictl: %s: %s: cannot derive: %s\n", src, slot,
+                err.msg);
         return EXIT_INVALID;
     }
     CLEANUP_FREE char *out = NULL;
@@ -229,15 +231,15 @@ static int derive_and_print(const struct vpci_device *d, const char *src,
         fprintf(stderr, "vpcictl: out of memory\n");
         return EXIT_INVALID;
     }
-    printf("# derived from %s slot %s (%s), policy %s\n", src, slot,
-           desc, policy == VPCI_POLICY_VFIO ? "vfio" : "identity");
+    printf("# derived from %s slot %s (%s), policy %s\n", src, slot, desc,
+           policy == VPCI_POLICY_VFIO ? "vfio" : "identity");
     for (size_t i = 0; i < notes.n; i++) {
         printf("# - %s\n", notes.note[i]);
         /* What the operator must fix by hand also goes to stderr. */
         if (!strncmp(notes.note[i], "BAR", 3) ||
             !strncmp(notes.note[i], "ROM", 3))
-            fprintf(stderr, "vpcictl: %s: %s: warning: %s\n", src,
-                    slot, notes.note[i]);
+            fprintf(stderr, "vpcictl: %s: %s: warning: %s\n", src, slot,
+                    notes.note[i]);
     }
     if (notes.dropped)
         printf("# - (%zu more notes)\n", notes.dropped);
@@ -265,8 +267,7 @@ static int derive_live(const char *sysfs, const char *bdf,
         return EXIT_INVALID;
     }
     for (size_t i = 0; i < f->nwarnings; i++)
-        fprintf(stderr, "vpcictl: %s: warning: %s\n", f->bdf,
-                f->warnings[i]);
+        fprintf(stderr, "vpcictl: %s: warning: %s\n", f->bdf, f->warnings[i]);
     int rc;
     if (f->config_size < 64) {
         fprintf(stderr, "vpcictl: %s: config space unreadable\n", f->bdf);

@@ -26,11 +26,11 @@
 
 #include "inventory.h"
 
-#define MAX_WARNINGS 64     /* per function; more are counted in the last */
-#define MAX_VFS 65536       /* virtfnN links followed per PF */
+#define MAX_WARNINGS 64 /* per function; more are counted in the last */
+#define MAX_VFS 65536   /* virtfnN links followed per PF */
 #define MAX_GROUP_PEERS 4096
 #define MAX_FUNCS (1u << 20)
-#define ATTR_MAX 256        /* longest sysfs attribute we accept */
+#define ATTR_MAX 256 /* longest sysfs attribute we accept */
 
 #ifndef VPCI_DATADIR
 #define VPCI_DATADIR "/usr/share/vpcid"
@@ -63,8 +63,8 @@ static char guard_msg[256];
 static struct inv_func *guard_func;
 static struct inv_host *guard_host;
 
-static void add_warning_v(char ***list, size_t *n, const char *fmt,
-                          va_list ap) __attribute__((format(printf, 3, 0)));
+static void add_warning_v(char ***list, size_t *n, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
 static void add_warning_v(char ***list, size_t *n, const char *fmt, va_list ap)
 {
     if (*n >= MAX_WARNINGS)
@@ -254,8 +254,7 @@ int vpcid_bdf_parse(const char *s, unsigned *domain, unsigned *bus,
 {
     unsigned long long v[4] = {0, 0, 0, 0};
     const char *p = s;
-    size_t nfields = strchr(s, ':') && strchr(strchr(s, ':') + 1, ':') ? 4
-                                                                         : 3;
+    size_t nfields = strchr(s, ':') && strchr(strchr(s, ':') + 1, ':') ? 4 : 3;
     unsigned idx = nfields == 4 ? 0 : 1;
     static const unsigned long long max[4] = {0xffffffff, 0xff, 0x1f, 7};
     static const char sep[4] = {':', ':', '.', '\0'};
@@ -324,8 +323,8 @@ const struct inv_func *vpcid_inventory_find(const struct inv_host *h,
                                             const char *bdf)
 {
     struct inv_func key = {0};
-    if (!h || vpcid_bdf_parse(bdf, &key.domain, &key.bus, &key.dev,
-                              &key.fn) < 0)
+    if (!h ||
+        vpcid_bdf_parse(bdf, &key.domain, &key.bus, &key.dev, &key.fn) < 0)
         return NULL;
     return bsearch(&key, h->funcs, h->nfuncs, sizeof(*h->funcs), func_cmp);
 }
@@ -381,10 +380,9 @@ static char *lookup(struct scan *s, int flags, unsigned a, unsigned b,
                     unsigned c, unsigned d)
 {
     char buf[256];
-    char *r = pci_lookup_name(s->acc, buf, sizeof(buf),
-                              flags | PCI_LOOKUP_NO_NUMBERS |
-                                  PCI_LOOKUP_NO_HWDB,
-                              a, b, c, d);
+    char *r = pci_lookup_name(
+        s->acc, buf, sizeof(buf),
+        flags | PCI_LOOKUP_NO_NUMBERS | PCI_LOOKUP_NO_HWDB, a, b, c, d);
     return r ? strdup(r) : NULL;
 }
 
@@ -398,13 +396,13 @@ static void lookup_names(struct scan *s, struct inv_func *f)
         return;
     }
     f->vendor_name = lookup(s, PCI_LOOKUP_VENDOR, f->vendor_id, 0, 0, 0);
-    f->device_name = lookup(s, PCI_LOOKUP_DEVICE, f->vendor_id, f->device_id,
-                            0, 0);
+    f->device_name =
+        lookup(s, PCI_LOOKUP_DEVICE, f->vendor_id, f->device_id, 0, 0);
     f->class_name = lookup(s, PCI_LOOKUP_CLASS, f->class_code >> 8, 0, 0, 0);
     if (f->subsystem_vendor_id && f->subsystem_vendor_id != 0xffff)
-        f->subsystem_name = lookup(s, PCI_LOOKUP_SUBSYSTEM | PCI_LOOKUP_DEVICE,
-                                   f->vendor_id, f->device_id,
-                                   f->subsystem_vendor_id, f->subsystem_id);
+        f->subsystem_name =
+            lookup(s, PCI_LOOKUP_SUBSYSTEM | PCI_LOOKUP_DEVICE, f->vendor_id,
+                   f->device_id, f->subsystem_vendor_id, f->subsystem_id);
     guard_env = NULL;
 }
 
@@ -605,8 +603,7 @@ static void read_iommu(struct scan *s, struct inv_func *f, int devfd)
     }
     closedir(dir);
     if (!self)
-        fwarn(f, "iommu group %d does not list this function",
-              f->iommu_group);
+        fwarn(f, "iommu group %d does not list this function", f->iommu_group);
     if (f->ngroup_peers)
         qsort(f->group_peers, f->ngroup_peers, sizeof(*f->group_peers),
               bdf_cmp);
@@ -735,8 +732,8 @@ static void read_driver(struct scan *s, struct inv_func *f, int devfd)
     struct dirent *e;
     while ((e = readdir(dir))) {
         unsigned long long n;
-        if (strncmp(e->d_name, "vfio", 4) || parse_uint(e->d_name + 4, 10,
-                                                        INT_MAX, &n) < 0)
+        if (strncmp(e->d_name, "vfio", 4) ||
+            parse_uint(e->d_name + 4, 10, INT_MAX, &n) < 0)
             continue;
         snprintf(path, sizeof(path), "/dev/vfio/devices/vfio%llu", n);
         free(f->vfio_cdev);
@@ -768,8 +765,8 @@ static void decode_caps(struct scan *s, struct inv_func *f)
 /* Everything about one function.  false: it is gone (no directory). */
 static bool scan_func(struct scan *s, struct inv_func *f)
 {
-    int devfd = openat(s->devices_fd, f->bdf,
-                       O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int devfd =
+        openat(s->devices_fd, f->bdf, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (devfd < 0) {
         hwarn(s->h, "%s: %s; left out of the scan", f->bdf,
               errno == ENOENT ? "vanished" : strerror(errno));
@@ -821,8 +818,8 @@ static void load_migration_drivers(struct scan *s, const char *path)
 {
     FILE *fp = fopen(path, "re");
     if (!fp) {
-        hwarn(s->h, "%s: %s; live-migration support of drivers unknown",
-              path, strerror(errno));
+        hwarn(s->h, "%s: %s; live-migration support of drivers unknown", path,
+              strerror(errno));
         return;
     }
     s->mig_drivers = calloc(1, sizeof(char *));
@@ -868,8 +865,7 @@ static int list_functions(struct scan *s)
             continue;
         }
         if (s->h->nfuncs >= MAX_FUNCS) {
-            hwarn(s->h, "more than %u functions; the rest left out",
-                  MAX_FUNCS);
+            hwarn(s->h, "more than %u functions; the rest left out", MAX_FUNCS);
             break;
         }
         if (s->h->nfuncs == cap) {
@@ -971,8 +967,8 @@ static int scan_locked(struct scan *s, const struct inv_options *opts)
     const char *mig = opts && opts->migration_drivers
                           ? opts->migration_drivers
                           : getenv("VPCID_MIGRATION_DRIVERS");
-    load_migration_drivers(s, mig ? mig
-                                  : VPCI_DATADIR "/vfio-migration-drivers");
+    load_migration_drivers(s,
+                           mig ? mig : VPCI_DATADIR "/vfio-migration-drivers");
     s->dec = malloc(sizeof(*s->dec));
     if (!s->dec)
         return -ENOMEM;

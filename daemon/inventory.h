@@ -48,8 +48,8 @@ struct inv_pri {
 };
 
 struct inv_link {
-    bool present;           /* any of the four files was readable */
-    char cur_speed[32];     /* "8.0 GT/s PCIe", as sysfs says it */
+    bool present;       /* any of the four files was readable */
+    char cur_speed[32]; /* "8.0 GT/s PCIe", as sysfs says it */
     char max_speed[32];
     int cur_width, max_width; /* -1 unknown */
 };
@@ -65,8 +65,8 @@ struct inv_func {
     char *vendor_name, *device_name, *class_name, *subsystem_name;
 
     uint8_t cfg[VPCI_CFG_SPACE_EXT];
-    unsigned config_size;    /* contiguous bytes read from offset 0 */
-    bool config_partial;     /* fewer bytes than the function has */
+    unsigned config_size;       /* contiguous bytes read from offset 0 */
+    bool config_partial;        /* fewer bytes than the function has */
     struct vpci_cap_info *caps; /* decoded, chain order */
     size_t ncaps;
 
@@ -74,11 +74,11 @@ struct inv_func {
     size_t nbars;
     uint64_t rom_size;
 
-    char *driver;      /* NULL: none bound */
-    int iommu_group;   /* -1: none */
+    char *driver;                     /* NULL: none bound */
+    int iommu_group;                  /* -1: none */
     char (*group_peers)[INV_BDF_LEN]; /* other members of the group */
     size_t ngroup_peers;
-    int numa_node;     /* -1: unknown */
+    int numa_node; /* -1: unknown */
     struct inv_link link;
 
     bool has_sriov;

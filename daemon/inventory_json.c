@@ -38,8 +38,8 @@ static json_t *caps_json(const struct inv_func *f)
     for (size_t i = 0; a && i < f->ncaps; i++) {
         const struct vpci_cap_info *c = &f->caps[i];
         json_t *o = json_pack("{s:s, s:i, s:o, s:i, s:i}", "kind",
-                              c->ext ? "ext" : "std", "id", (int)c->id,
-                              "name", str_or_null(c->def ? c->def->name : NULL),
+                              c->ext ? "ext" : "std", "id", (int)c->id, "name",
+                              str_or_null(c->def ? c->def->name : NULL),
                               "offset", (int)c->off, "length", (int)c->len);
         if (o && c->ext)
             json_object_set_new(o, "version", json_integer(c->version));
@@ -56,9 +56,9 @@ static json_t *bars_json(const struct inv_func *f)
     for (size_t i = 0; a && i < f->nbars; i++) {
         const struct inv_bar *b = &f->bars[i];
         json_array_append_new(
-            a, json_pack("{s:i, s:s, s:b, s:I}", "index", (int)b->index,
-                         "type", vpci_bar_type_name(b->type), "prefetch",
-                         b->prefetch, "size", (json_int_t)b->size));
+            a, json_pack("{s:i, s:s, s:b, s:I}", "index", (int)b->index, "type",
+                         vpci_bar_type_name(b->type), "prefetch", b->prefetch,
+                         "size", (json_int_t)b->size));
     }
     return a;
 }
@@ -67,8 +67,8 @@ static json_t *pasid_json(const struct inv_pasid *p)
 {
     if (!p->present)
         return json_null();
-    return json_pack("{s:i, s:b, s:b}", "max_width", (int)p->max_width,
-                     "exec", p->exec, "privileged", p->privileged);
+    return json_pack("{s:i, s:b, s:b}", "max_width", (int)p->max_width, "exec",
+                     p->exec, "privileged", p->privileged);
 }
 
 static json_t *pri_json(const struct inv_pri *p)
@@ -114,48 +114,47 @@ json_t *vpcid_inventory_func_json(const struct inv_func *f)
                         hex_str(f->subsystem_vendor_id, 4));
     json_object_set_new(o, "subsystem_id", hex_str(f->subsystem_id, 4));
     json_object_set_new(o, "class", hex_str(f->class_code, 6));
-    json_object_set_new(o, "revision", f->revision >= 0
-                                           ? json_integer(f->revision)
-                                           : json_null());
+    json_object_set_new(o, "revision",
+                        f->revision >= 0 ? json_integer(f->revision)
+                                         : json_null());
     json_object_set_new(o, "vendor_name", str_or_null(f->vendor_name));
     json_object_set_new(o, "device_name", str_or_null(f->device_name));
     json_object_set_new(o, "class_name", str_or_null(f->class_name));
     json_object_set_new(o, "subsystem_name", str_or_null(f->subsystem_name));
     json_object_set_new(o, "driver", str_or_null(f->driver));
-    json_object_set_new(o, "iommu_group", f->iommu_group >= 0
-                                              ? json_integer(f->iommu_group)
-                                              : json_null());
+    json_object_set_new(o, "iommu_group",
+                        f->iommu_group >= 0 ? json_integer(f->iommu_group)
+                                            : json_null());
     json_object_set_new(o, "iommu_group_peers",
                         bdf_list(f->group_peers, f->ngroup_peers));
     json_object_set_new(o, "numa_node", json_integer(f->numa_node));
     if (f->link.present)
         json_object_set_new(
             o, "link",
-            json_pack("{s:o, s:o, s:o, s:o}", "current_speed",
-                      str_or_null(f->link.cur_speed[0] ? f->link.cur_speed
-                                                       : NULL),
-                      "current_width",
-                      f->link.cur_width >= 0 ? json_integer(f->link.cur_width)
-                                             : json_null(),
-                      "max_speed",
-                      str_or_null(f->link.max_speed[0] ? f->link.max_speed
-                                                       : NULL),
-                      "max_width",
-                      f->link.max_width >= 0 ? json_integer(f->link.max_width)
-                                             : json_null()));
+            json_pack(
+                "{s:o, s:o, s:o, s:o}", "current_speed",
+                str_or_null(f->link.cur_speed[0] ? f->link.cur_speed : NULL),
+                "current_width",
+                f->link.cur_width >= 0 ? json_integer(f->link.cur_width)
+                                       : json_null(),
+                "max_speed",
+                str_or_null(f->link.max_speed[0] ? f->link.max_speed : NULL),
+                "max_width",
+                f->link.max_width >= 0 ? json_integer(f->link.max_width)
+                                       : json_null()));
     else
         json_object_set_new(o, "link", json_null());
-    json_object_set_new(o, "physfn", str_or_null(f->physfn[0] ? f->physfn
-                                                             : NULL));
+    json_object_set_new(o, "physfn",
+                        str_or_null(f->physfn[0] ? f->physfn : NULL));
     json_object_set_new(o, "vfs", bdf_list(f->vfs, f->nvfs));
     if (f->has_sriov)
-        json_object_set_new(
-            o, "sriov",
-            json_pack("{s:i, s:i, s:o, s:i, s:i}", "total_vfs",
-                      (int)f->sriov.total_vfs, "num_vfs",
-                      (int)f->sriov.num_vfs, "vf_device_id",
-                      hex_str(f->sriov.vf_device_id, 4), "offset",
-                      (int)f->sriov.offset, "stride", (int)f->sriov.stride));
+        json_object_set_new(o, "sriov",
+                            json_pack("{s:i, s:i, s:o, s:i, s:i}", "total_vfs",
+                                      (int)f->sriov.total_vfs, "num_vfs",
+                                      (int)f->sriov.num_vfs, "vf_device_id",
+                                      hex_str(f->sriov.vf_device_id, 4),
+                                      "offset", (int)f->sriov.offset, "stride",
+                                      (int)f->sriov.stride));
     else
         json_object_set_new(o, "sriov", json_null());
     json_object_set_new(o, "pasid", pasid_json(&f->pasid));
@@ -172,11 +171,11 @@ json_t *vpcid_inventory_func_json(const struct inv_func *f)
     json_object_set_new(o, "config", config_hex(f));
     json_object_set_new(o, "vfio_group_dev", str_or_null(f->vfio_group_dev));
     json_object_set_new(o, "vfio_cdev", str_or_null(f->vfio_cdev));
-    json_object_set_new(o, "migration", f->migration < 0
-                                            ? json_null()
-                                            : json_boolean(f->migration));
-    json_object_set_new(o, "warnings", warnings_json(f->warnings,
-                                                     f->nwarnings));
+    json_object_set_new(o, "migration",
+                        f->migration < 0 ? json_null()
+                                         : json_boolean(f->migration));
+    json_object_set_new(o, "warnings",
+                        warnings_json(f->warnings, f->nwarnings));
     return o;
 }
 

@@ -13,19 +13,24 @@
 
 #include "internal.h"
 
-#define F(o, w, n) { (o), (w), (n) }
+#define F(o, w, n)                                                             \
+    {                                                                          \
+        (o), (w), (n)                                                          \
+    }
 
 /* Per-lane register arrays (PL16/PL32 equalisation bytes, margining). */
-#define LANES32(M, p, b)                                                    \
-    M(p, b, 0) M(p, b, 1) M(p, b, 2) M(p, b, 3) M(p, b, 4) M(p, b, 5)        \
-    M(p, b, 6) M(p, b, 7) M(p, b, 8) M(p, b, 9) M(p, b, 10) M(p, b, 11)      \
-    M(p, b, 12) M(p, b, 13) M(p, b, 14) M(p, b, 15) M(p, b, 16) M(p, b, 17)  \
-    M(p, b, 18) M(p, b, 19) M(p, b, 20) M(p, b, 21) M(p, b, 22) M(p, b, 23)  \
-    M(p, b, 24) M(p, b, 25) M(p, b, 26) M(p, b, 27) M(p, b, 28) M(p, b, 29)  \
+/* clang-format off */
+#define LANES32(M, p, b)                                                       \
+    M(p, b, 0) M(p, b, 1) M(p, b, 2) M(p, b, 3) M(p, b, 4) M(p, b, 5)          \
+    M(p, b, 6) M(p, b, 7) M(p, b, 8) M(p, b, 9) M(p, b, 10) M(p, b, 11)        \
+    M(p, b, 12) M(p, b, 13) M(p, b, 14) M(p, b, 15) M(p, b, 16) M(p, b, 17)    \
+    M(p, b, 18) M(p, b, 19) M(p, b, 20) M(p, b, 21) M(p, b, 22) M(p, b, 23)    \
+    M(p, b, 24) M(p, b, 25) M(p, b, 26) M(p, b, 27) M(p, b, 28) M(p, b, 29)    \
     M(p, b, 30) M(p, b, 31)
+/* clang-format on */
 #define LANE_U8(p, b, i) F((b) + (i), 1, p #i),
 #define LANE_U16(p, b, i) F((b) + 2 * (i), 2, p #i),
-#define LMR_LANE(p, b, i)                                                   \
+#define LMR_LANE(p, b, i)                                                      \
     F((b) + 4 * (i), 2, p "ctl" #i), F((b) + 4 * (i) + 2, 2, p "sta" #i),
 
 /* ------------------------------------------------------------------ */
@@ -33,36 +38,52 @@
 /* ------------------------------------------------------------------ */
 
 static const struct vpci_field_def hdr0[] = {
-    F(0x00, 2, "vendor_id"),        F(0x02, 2, "device_id"),
-    F(0x04, 2, "command"),          F(0x06, 2, "status"),
-    F(0x08, 1, "revision_id"),      F(0x09, 1, "prog_if"),
-    F(0x0a, 1, "subclass"),         F(0x0b, 1, "base_class"),
-    F(0x0c, 1, "cache_line_size"),  F(0x0d, 1, "latency_timer"),
-    F(0x0e, 1, "header_type"),      F(0x0f, 1, "bist"),
-    F(0x28, 4, "cardbus_cis"),      F(0x2c, 2, "subsystem_vendor"),
-    F(0x2e, 2, "subsystem_id"),     F(0x35, 1, "reserved_35"),
-    F(0x36, 2, "reserved_36"),      F(0x38, 4, "reserved_38"),
-    F(0x3c, 1, "interrupt_line"),   F(0x3d, 1, "interrupt_pin"),
-    F(0x3e, 1, "min_gnt"),          F(0x3f, 1, "max_lat"),
+    F(0x00, 2, "vendor_id"),       F(0x02, 2, "device_id"),
+    F(0x04, 2, "command"),         F(0x06, 2, "status"),
+    F(0x08, 1, "revision_id"),     F(0x09, 1, "prog_if"),
+    F(0x0a, 1, "subclass"),        F(0x0b, 1, "base_class"),
+    F(0x0c, 1, "cache_line_size"), F(0x0d, 1, "latency_timer"),
+    F(0x0e, 1, "header_type"),     F(0x0f, 1, "bist"),
+    F(0x28, 4, "cardbus_cis"),     F(0x2c, 2, "subsystem_vendor"),
+    F(0x2e, 2, "subsystem_id"),    F(0x35, 1, "reserved_35"),
+    F(0x36, 2, "reserved_36"),     F(0x38, 4, "reserved_38"),
+    F(0x3c, 1, "interrupt_line"),  F(0x3d, 1, "interrupt_pin"),
+    F(0x3e, 1, "min_gnt"),         F(0x3f, 1, "max_lat"),
 };
 
 static const struct vpci_field_def hdr1[] = {
-    F(0x00, 2, "vendor_id"),        F(0x02, 2, "device_id"),
-    F(0x04, 2, "command"),          F(0x06, 2, "status"),
-    F(0x08, 1, "revision_id"),      F(0x09, 1, "prog_if"),
-    F(0x0a, 1, "subclass"),         F(0x0b, 1, "base_class"),
-    F(0x0c, 1, "cache_line_size"),  F(0x0d, 1, "latency_timer"),
-    F(0x0e, 1, "header_type"),      F(0x0f, 1, "bist"),
-    F(0x18, 1, "primary_bus"),      F(0x19, 1, "secondary_bus"),
-    F(0x1a, 1, "subordinate_bus"),  F(0x1b, 1, "secondary_latency"),
-    F(0x1c, 1, "io_base"),          F(0x1d, 1, "io_limit"),
-    F(0x1e, 2, "secondary_status"), F(0x20, 2, "memory_base"),
-    F(0x22, 2, "memory_limit"),     F(0x24, 2, "prefetch_base"),
-    F(0x26, 2, "prefetch_limit"),   F(0x28, 4, "prefetch_base_upper"),
-    F(0x2c, 4, "prefetch_limit_upper"), F(0x30, 2, "io_base_upper"),
-    F(0x32, 2, "io_limit_upper"),   F(0x35, 1, "reserved_35"),
-    F(0x36, 2, "reserved_36"),      F(0x3c, 1, "interrupt_line"),
-    F(0x3d, 1, "interrupt_pin"),    F(0x3e, 2, "bridge_control"),
+    F(0x00, 2, "vendor_id"),
+    F(0x02, 2, "device_id"),
+    F(0x04, 2, "command"),
+    F(0x06, 2, "status"),
+    F(0x08, 1, "revision_id"),
+    F(0x09, 1, "prog_if"),
+    F(0x0a, 1, "subclass"),
+    F(0x0b, 1, "base_class"),
+    F(0x0c, 1, "cache_line_size"),
+    F(0x0d, 1, "latency_timer"),
+    F(0x0e, 1, "header_type"),
+    F(0x0f, 1, "bist"),
+    F(0x18, 1, "primary_bus"),
+    F(0x19, 1, "secondary_bus"),
+    F(0x1a, 1, "subordinate_bus"),
+    F(0x1b, 1, "secondary_latency"),
+    F(0x1c, 1, "io_base"),
+    F(0x1d, 1, "io_limit"),
+    F(0x1e, 2, "secondary_status"),
+    F(0x20, 2, "memory_base"),
+    F(0x22, 2, "memory_limit"),
+    F(0x24, 2, "prefetch_base"),
+    F(0x26, 2, "prefetch_limit"),
+    F(0x28, 4, "prefetch_base_upper"),
+    F(0x2c, 4, "prefetch_limit_upper"),
+    F(0x30, 2, "io_base_upper"),
+    F(0x32, 2, "io_limit_upper"),
+    F(0x35, 1, "reserved_35"),
+    F(0x36, 2, "reserved_36"),
+    F(0x3c, 1, "interrupt_line"),
+    F(0x3d, 1, "interrupt_pin"),
+    F(0x3e, 2, "bridge_control"),
 };
 
 /* ------------------------------------------------------------------ */
@@ -70,18 +91,23 @@ static const struct vpci_field_def hdr1[] = {
 /* ------------------------------------------------------------------ */
 
 static const struct vpci_field_def f_pm[] = {
-    F(0x02, 2, "pmc"), F(0x04, 2, "pmcsr"), F(0x06, 1, "pmcsr_bse"),
+    F(0x02, 2, "pmc"),
+    F(0x04, 2, "pmcsr"),
+    F(0x06, 1, "pmcsr_bse"),
     F(0x07, 1, "pm_data"),
 };
 static const struct vpci_field_def f_agp[] = {
-    F(0x02, 1, "agp_version"), F(0x04, 4, "agp_status"),
+    F(0x02, 1, "agp_version"),
+    F(0x04, 4, "agp_status"),
     F(0x08, 4, "agp_command"),
 };
 static const struct vpci_field_def f_vpd[] = {
-    F(0x02, 2, "vpd_addr"), F(0x04, 4, "vpd_data"),
+    F(0x02, 2, "vpd_addr"),
+    F(0x04, 4, "vpd_data"),
 };
 static const struct vpci_field_def f_slotid[] = {
-    F(0x02, 1, "slotid_esr"), F(0x03, 1, "slotid_chassis"),
+    F(0x02, 1, "slotid_esr"),
+    F(0x03, 1, "slotid_chassis"),
 };
 /*
  * MSI is the one capability whose table has overlapping alternatives: the
@@ -92,19 +118,17 @@ static const struct vpci_field_def f_slotid[] = {
  * drops mask/pending when the per-vector-mask bit (msgctl bit 8) is clear.
  */
 static const struct vpci_field_def f_msi[] = {
-    F(0x02, 2, "msgctl"),     F(0x04, 4, "msg_addr"),
-    F(0x08, 4, "msg_addr_hi"), F(0x0c, 2, "msg_data"),
-    F(0x10, 4, "mask"),       F(0x14, 4, "pending"),
-    F(0x08, 2, "msg_data32"), F(0x0c, 4, "mask32"),
-    F(0x10, 4, "pending32"),
+    F(0x02, 2, "msgctl"),     F(0x04, 4, "msg_addr"), F(0x08, 4, "msg_addr_hi"),
+    F(0x0c, 2, "msg_data"),   F(0x10, 4, "mask"),     F(0x14, 4, "pending"),
+    F(0x08, 2, "msg_data32"), F(0x0c, 4, "mask32"),   F(0x10, 4, "pending32"),
 };
 static const struct vpci_field_def f_chswap[] = {
     F(0x02, 1, "chswap_csr"),
 };
 /* Type-0 PCI-X layout (command + status, ECC registers for v1/v2). */
 static const struct vpci_field_def f_pcix[] = {
-    F(0x02, 2, "pcix_cmd"),     F(0x04, 4, "pcix_status"),
-    F(0x08, 4, "pcix_ecc_csr"), F(0x0c, 4, "pcix_ecc_addr_lo"),
+    F(0x02, 2, "pcix_cmd"),         F(0x04, 4, "pcix_status"),
+    F(0x08, 4, "pcix_ecc_csr"),     F(0x0c, 4, "pcix_ecc_addr_lo"),
     F(0x10, 4, "pcix_ecc_addr_hi"), F(0x14, 4, "pcix_ecc_attr"),
 };
 static const struct vpci_field_def f_ht[] = {
@@ -117,11 +141,13 @@ static const struct vpci_field_def f_debug[] = {
     F(0x02, 2, "dbg_port"),
 };
 static const struct vpci_field_def f_hotplug[] = {
-    F(0x02, 1, "shpc_dword_sel"), F(0x03, 1, "shpc_pending"),
+    F(0x02, 1, "shpc_dword_sel"),
+    F(0x03, 1, "shpc_pending"),
     F(0x04, 4, "shpc_data"),
 };
 static const struct vpci_field_def f_ssvid[] = {
-    F(0x04, 2, "ssvid_vendor"), F(0x06, 2, "ssvid_device"),
+    F(0x04, 2, "ssvid_vendor"),
+    F(0x06, 2, "ssvid_device"),
 };
 static const struct vpci_field_def f_secure[] = {
     F(0x02, 2, "sec_cap"),     F(0x04, 4, "sec_base_lo"),
@@ -139,23 +165,32 @@ static const struct vpci_field_def f_pcie[] = {
     F(0x3a, 2, "sltsta2"),
 };
 static const struct vpci_field_def f_msix[] = {
-    F(0x02, 2, "msgctl"), F(0x04, 4, "table"), F(0x08, 4, "pba"),
+    F(0x02, 2, "msgctl"),
+    F(0x04, 4, "table"),
+    F(0x08, 4, "pba"),
 };
 static const struct vpci_field_def f_sata[] = {
-    F(0x02, 2, "sata_rev"), F(0x04, 4, "sata_cr1"),
+    F(0x02, 2, "sata_rev"),
+    F(0x04, 4, "sata_cr1"),
 };
 static const struct vpci_field_def f_af[] = {
-    F(0x02, 1, "af_len"), F(0x03, 1, "af_cap"), F(0x04, 1, "af_ctl"),
+    F(0x02, 1, "af_len"),
+    F(0x03, 1, "af_cap"),
+    F(0x04, 1, "af_ctl"),
     F(0x05, 1, "af_sta"),
 };
 static const struct vpci_field_def f_ea[] = {
     F(0x02, 1, "ea_num_ent"),
 };
 static const struct vpci_field_def f_fpb[] = {
-    F(0x04, 4, "fpb_cap"),         F(0x08, 4, "fpb_rid_ctl1"),
-    F(0x0c, 4, "fpb_rid_ctl2"),    F(0x10, 4, "fpb_mem_low_ctl"),
-    F(0x14, 4, "fpb_mem_high_ctl1"), F(0x18, 4, "fpb_mem_high_ctl2"),
-    F(0x1c, 4, "fpb_vec_access_ctl"), F(0x20, 4, "fpb_vec_access_data"),
+    F(0x04, 4, "fpb_cap"),
+    F(0x08, 4, "fpb_rid_ctl1"),
+    F(0x0c, 4, "fpb_rid_ctl2"),
+    F(0x10, 4, "fpb_mem_low_ctl"),
+    F(0x14, 4, "fpb_mem_high_ctl1"),
+    F(0x18, 4, "fpb_mem_high_ctl2"),
+    F(0x1c, 4, "fpb_vec_access_ctl"),
+    F(0x20, 4, "fpb_vec_access_data"),
 };
 
 /* ------------------------------------------------------------------ */
@@ -181,61 +216,79 @@ static const struct vpci_field_def f_vc[] = {
     F(0x1a, 2, "vc_res_sta0"),
 };
 static const struct vpci_field_def f_dsn[] = {
-    F(0x04, 4, "dsn_lo"), F(0x08, 4, "dsn_hi"),
+    F(0x04, 4, "dsn_lo"),
+    F(0x08, 4, "dsn_hi"),
 };
 static const struct vpci_field_def f_pwrbudget[] = {
-    F(0x04, 1, "pwr_data_sel"), F(0x08, 4, "pwr_data"),
+    F(0x04, 1, "pwr_data_sel"),
+    F(0x08, 4, "pwr_data"),
     F(0x0c, 1, "pwr_cap"),
 };
 static const struct vpci_field_def f_rclink[] = {
     F(0x04, 4, "rclink_esd"),
 };
 static const struct vpci_field_def f_rcilink[] = {
-    F(0x04, 4, "rcilink_cap"), F(0x08, 2, "rcilink_ctl"),
+    F(0x04, 4, "rcilink_cap"),
+    F(0x08, 2, "rcilink_ctl"),
     F(0x0a, 2, "rcilink_sta"),
 };
 static const struct vpci_field_def f_rcec_assoc[] = {
-    F(0x04, 4, "rcec_bitmap"), F(0x08, 4, "rcec_bus"),
+    F(0x04, 4, "rcec_bitmap"),
+    F(0x08, 4, "rcec_bus"),
 };
 static const struct vpci_field_def f_rcrb[] = {
-    F(0x04, 2, "rcrb_vendor"), F(0x06, 2, "rcrb_device"),
-    F(0x08, 4, "rcrb_cap"),    F(0x0c, 4, "rcrb_ctl"),
+    F(0x04, 2, "rcrb_vendor"),
+    F(0x06, 2, "rcrb_device"),
+    F(0x08, 4, "rcrb_cap"),
+    F(0x0c, 4, "rcrb_ctl"),
 };
 static const struct vpci_field_def f_vsec[] = {
     F(0x04, 4, "vsec_hdr"),
 };
 static const struct vpci_field_def f_acs[] = {
-    F(0x04, 2, "acs_cap"), F(0x06, 2, "acs_ctl"), F(0x08, 4, "acs_egress_ctl"),
+    F(0x04, 2, "acs_cap"),
+    F(0x06, 2, "acs_ctl"),
+    F(0x08, 4, "acs_egress_ctl"),
 };
 static const struct vpci_field_def f_ari[] = {
-    F(0x04, 2, "ari_cap"), F(0x06, 2, "ari_ctl"),
+    F(0x04, 2, "ari_cap"),
+    F(0x06, 2, "ari_ctl"),
 };
 static const struct vpci_field_def f_ats[] = {
-    F(0x04, 2, "ats_cap"), F(0x06, 2, "ats_ctl"),
+    F(0x04, 2, "ats_cap"),
+    F(0x06, 2, "ats_ctl"),
 };
 static const struct vpci_field_def f_sriov[] = {
-    F(0x04, 4, "sriov_cap"),       F(0x08, 2, "sriov_ctl"),
-    F(0x0a, 2, "sriov_sta"),       F(0x0c, 2, "sriov_initial_vf"),
-    F(0x0e, 2, "sriov_total_vf"),  F(0x10, 2, "sriov_num_vf"),
-    F(0x12, 1, "sriov_fdl"),       F(0x14, 2, "sriov_vf_offset"),
-    F(0x16, 2, "sriov_vf_stride"), F(0x1a, 2, "sriov_vf_did"),
+    F(0x04, 4, "sriov_cap"),        F(0x08, 2, "sriov_ctl"),
+    F(0x0a, 2, "sriov_sta"),        F(0x0c, 2, "sriov_initial_vf"),
+    F(0x0e, 2, "sriov_total_vf"),   F(0x10, 2, "sriov_num_vf"),
+    F(0x12, 1, "sriov_fdl"),        F(0x14, 2, "sriov_vf_offset"),
+    F(0x16, 2, "sriov_vf_stride"),  F(0x1a, 2, "sriov_vf_did"),
     F(0x1c, 4, "sriov_sup_pgsize"), F(0x20, 4, "sriov_sys_pgsize"),
-    F(0x24, 4, "vf_bar0"),         F(0x28, 4, "vf_bar1"),
-    F(0x2c, 4, "vf_bar2"),         F(0x30, 4, "vf_bar3"),
-    F(0x34, 4, "vf_bar4"),         F(0x38, 4, "vf_bar5"),
+    F(0x24, 4, "vf_bar0"),          F(0x28, 4, "vf_bar1"),
+    F(0x2c, 4, "vf_bar2"),          F(0x30, 4, "vf_bar3"),
+    F(0x34, 4, "vf_bar4"),          F(0x38, 4, "vf_bar5"),
     F(0x3c, 4, "sriov_vfm"),
 };
 static const struct vpci_field_def f_mcast[] = {
-    F(0x04, 2, "mcast_cap"),            F(0x06, 2, "mcast_ctl"),
-    F(0x08, 4, "mcast_base_lo"),        F(0x0c, 4, "mcast_base_hi"),
-    F(0x10, 4, "mcast_rcv_lo"),         F(0x14, 4, "mcast_rcv_hi"),
-    F(0x18, 4, "mcast_block_all_lo"),   F(0x1c, 4, "mcast_block_all_hi"),
-    F(0x20, 4, "mcast_block_untrans_lo"), F(0x24, 4, "mcast_block_untrans_hi"),
-    F(0x28, 4, "mcast_overlay_lo"),     F(0x2c, 4, "mcast_overlay_hi"),
+    F(0x04, 2, "mcast_cap"),
+    F(0x06, 2, "mcast_ctl"),
+    F(0x08, 4, "mcast_base_lo"),
+    F(0x0c, 4, "mcast_base_hi"),
+    F(0x10, 4, "mcast_rcv_lo"),
+    F(0x14, 4, "mcast_rcv_hi"),
+    F(0x18, 4, "mcast_block_all_lo"),
+    F(0x1c, 4, "mcast_block_all_hi"),
+    F(0x20, 4, "mcast_block_untrans_lo"),
+    F(0x24, 4, "mcast_block_untrans_hi"),
+    F(0x28, 4, "mcast_overlay_lo"),
+    F(0x2c, 4, "mcast_overlay_hi"),
 };
 static const struct vpci_field_def f_pri[] = {
-    F(0x04, 2, "pri_ctl"),     F(0x06, 2, "pri_sta"),
-    F(0x08, 4, "pri_max_req"), F(0x0c, 4, "pri_alloc_req"),
+    F(0x04, 2, "pri_ctl"),
+    F(0x06, 2, "pri_sta"),
+    F(0x08, 4, "pri_max_req"),
+    F(0x0c, 4, "pri_alloc_req"),
 };
 static const struct vpci_field_def f_rebar[] = {
     F(0x04, 4, "rebar_cap0"), F(0x08, 4, "rebar_ctl0"),
@@ -254,92 +307,124 @@ static const struct vpci_field_def f_vf_rebar[] = {
     F(0x2c, 4, "vf_rebar_cap5"), F(0x30, 4, "vf_rebar_ctl5"),
 };
 static const struct vpci_field_def f_dpa[] = {
-    F(0x04, 4, "dpa_cap"), F(0x08, 4, "dpa_latency"),
-    F(0x0c, 2, "dpa_sta"), F(0x0e, 2, "dpa_ctl"),
+    F(0x04, 4, "dpa_cap"),
+    F(0x08, 4, "dpa_latency"),
+    F(0x0c, 2, "dpa_sta"),
+    F(0x0e, 2, "dpa_ctl"),
 };
 static const struct vpci_field_def f_tph[] = {
-    F(0x04, 4, "tph_cap"), F(0x08, 4, "tph_ctl"),
+    F(0x04, 4, "tph_cap"),
+    F(0x08, 4, "tph_ctl"),
 };
 static const struct vpci_field_def f_ltr[] = {
-    F(0x04, 2, "ltr_max_snoop"), F(0x06, 2, "ltr_max_nosnoop"),
+    F(0x04, 2, "ltr_max_snoop"),
+    F(0x06, 2, "ltr_max_nosnoop"),
 };
 static const struct vpci_field_def f_secpci[] = {
     F(0x04, 4, "secpci_lnkctl3"), F(0x08, 4, "secpci_lane_err_sta"),
-    LANES32(LANE_U16, "secpci_eq_ctl", 0x0c)
-};
+    LANES32(LANE_U16, "secpci_eq_ctl", 0x0c)};
 static const struct vpci_field_def f_pasid[] = {
-    F(0x04, 2, "pasid_cap"), F(0x06, 2, "pasid_ctl"),
+    F(0x04, 2, "pasid_cap"),
+    F(0x06, 2, "pasid_ctl"),
 };
 static const struct vpci_field_def f_lnr[] = {
-    F(0x04, 2, "lnr_cap"), F(0x06, 2, "lnr_ctl"),
+    F(0x04, 2, "lnr_cap"),
+    F(0x06, 2, "lnr_ctl"),
 };
 static const struct vpci_field_def f_dpc[] = {
-    F(0x04, 2, "dpc_cap"),            F(0x06, 2, "dpc_ctl"),
-    F(0x08, 2, "dpc_sta"),            F(0x0a, 2, "dpc_src_id"),
-    F(0x0c, 4, "dpc_rp_pio_sta"),     F(0x10, 4, "dpc_rp_pio_mask"),
-    F(0x14, 4, "dpc_rp_pio_sever"),   F(0x18, 4, "dpc_rp_pio_syserr"),
-    F(0x1c, 4, "dpc_rp_pio_exc"),     F(0x20, 4, "dpc_rp_pio_hdr_log0"),
-    F(0x24, 4, "dpc_rp_pio_hdr_log1"), F(0x28, 4, "dpc_rp_pio_hdr_log2"),
-    F(0x2c, 4, "dpc_rp_pio_hdr_log3"), F(0x30, 4, "dpc_rp_pio_imp_spec"),
-    F(0x34, 4, "dpc_rp_pio_prefix_log0"), F(0x38, 4, "dpc_rp_pio_prefix_log1"),
-    F(0x3c, 4, "dpc_rp_pio_prefix_log2"), F(0x40, 4, "dpc_rp_pio_prefix_log3"),
+    F(0x04, 2, "dpc_cap"),
+    F(0x06, 2, "dpc_ctl"),
+    F(0x08, 2, "dpc_sta"),
+    F(0x0a, 2, "dpc_src_id"),
+    F(0x0c, 4, "dpc_rp_pio_sta"),
+    F(0x10, 4, "dpc_rp_pio_mask"),
+    F(0x14, 4, "dpc_rp_pio_sever"),
+    F(0x18, 4, "dpc_rp_pio_syserr"),
+    F(0x1c, 4, "dpc_rp_pio_exc"),
+    F(0x20, 4, "dpc_rp_pio_hdr_log0"),
+    F(0x24, 4, "dpc_rp_pio_hdr_log1"),
+    F(0x28, 4, "dpc_rp_pio_hdr_log2"),
+    F(0x2c, 4, "dpc_rp_pio_hdr_log3"),
+    F(0x30, 4, "dpc_rp_pio_imp_spec"),
+    F(0x34, 4, "dpc_rp_pio_prefix_log0"),
+    F(0x38, 4, "dpc_rp_pio_prefix_log1"),
+    F(0x3c, 4, "dpc_rp_pio_prefix_log2"),
+    F(0x40, 4, "dpc_rp_pio_prefix_log3"),
 };
 static const struct vpci_field_def f_l1ss[] = {
-    F(0x04, 4, "l1ss_cap"), F(0x08, 4, "l1ss_ctl1"), F(0x0c, 4, "l1ss_ctl2"),
+    F(0x04, 4, "l1ss_cap"),
+    F(0x08, 4, "l1ss_ctl1"),
+    F(0x0c, 4, "l1ss_ctl2"),
 };
 static const struct vpci_field_def f_ptm[] = {
-    F(0x04, 4, "ptm_cap"), F(0x08, 4, "ptm_ctl"),
+    F(0x04, 4, "ptm_cap"),
+    F(0x08, 4, "ptm_ctl"),
 };
 static const struct vpci_field_def f_frs[] = {
-    F(0x04, 4, "frs_cap"), F(0x08, 4, "frs_ctl"), F(0x0c, 4, "frs_msg_queue"),
+    F(0x04, 4, "frs_cap"),
+    F(0x08, 4, "frs_ctl"),
+    F(0x0c, 4, "frs_msg_queue"),
 };
 static const struct vpci_field_def f_rtr[] = {
-    F(0x04, 4, "rtr_cap1"), F(0x08, 4, "rtr_cap2"),
+    F(0x04, 4, "rtr_cap1"),
+    F(0x08, 4, "rtr_cap2"),
 };
 static const struct vpci_field_def f_dvsec[] = {
-    F(0x04, 4, "dvsec_hdr1"), F(0x08, 2, "dvsec_hdr2"),
+    F(0x04, 4, "dvsec_hdr1"),
+    F(0x08, 2, "dvsec_hdr2"),
 };
 static const struct vpci_field_def f_dlf[] = {
-    F(0x04, 4, "dlf_cap"), F(0x08, 4, "dlf_sta"),
+    F(0x04, 4, "dlf_cap"),
+    F(0x08, 4, "dlf_sta"),
 };
 static const struct vpci_field_def f_pl16[] = {
-    F(0x04, 4, "pl16_cap"),  F(0x08, 4, "pl16_ctl"),  F(0x0c, 4, "pl16_sta"),
-    F(0x10, 4, "pl16_ldpm"), F(0x14, 4, "pl16_fdpm"), F(0x18, 4, "pl16_sdpm"),
-    LANES32(LANE_U8, "pl16_eq", 0x20)
-};
+    F(0x04, 4, "pl16_cap"),           F(0x08, 4, "pl16_ctl"),
+    F(0x0c, 4, "pl16_sta"),           F(0x10, 4, "pl16_ldpm"),
+    F(0x14, 4, "pl16_fdpm"),          F(0x18, 4, "pl16_sdpm"),
+    LANES32(LANE_U8, "pl16_eq", 0x20)};
 static const struct vpci_field_def f_lmr[] = {
     F(0x04, 2, "lmr_port_cap"), F(0x06, 2, "lmr_port_sta"),
-    LANES32(LMR_LANE, "lmr_lane_", 0x08)
-};
+    LANES32(LMR_LANE, "lmr_lane_", 0x08)};
 static const struct vpci_field_def f_npem[] = {
-    F(0x04, 4, "npem_cap"), F(0x08, 4, "npem_ctl"), F(0x0c, 4, "npem_sta"),
+    F(0x04, 4, "npem_cap"),
+    F(0x08, 4, "npem_ctl"),
+    F(0x0c, 4, "npem_sta"),
 };
 static const struct vpci_field_def f_pl32[] = {
     F(0x04, 4, "pl32_cap"),    F(0x08, 4, "pl32_ctl"),
     F(0x0c, 4, "pl32_sta"),    F(0x10, 4, "pl32_rx_ts1"),
     F(0x14, 4, "pl32_rx_ts2"), F(0x18, 4, "pl32_tx_ts1"),
-    F(0x1c, 4, "pl32_tx_ts2"),
-    LANES32(LANE_U8, "pl32_eq", 0x20)
-};
+    F(0x1c, 4, "pl32_tx_ts2"), LANES32(LANE_U8, "pl32_eq", 0x20)};
 static const struct vpci_field_def f_doe[] = {
     F(0x04, 4, "doe_cap"), F(0x08, 4, "doe_ctl"), F(0x0c, 4, "doe_sta"),
     F(0x10, 4, "doe_wmb"), F(0x14, 4, "doe_rmb"),
 };
 static const struct vpci_field_def f_dev3[] = {
-    F(0x04, 4, "dev3_cap"), F(0x08, 4, "dev3_ctl"), F(0x0c, 4, "dev3_sta"),
+    F(0x04, 4, "dev3_cap"),
+    F(0x08, 4, "dev3_ctl"),
+    F(0x0c, 4, "dev3_sta"),
 };
 static const struct vpci_field_def f_ide[] = {
-    F(0x04, 4, "ide_cap"), F(0x08, 4, "ide_ctl"),
+    F(0x04, 4, "ide_cap"),
+    F(0x08, 4, "ide_ctl"),
 };
 
-#define STD(id, name, title, mn, mx, f)                                     \
-    { false, (id), (name), (title), (mn), (mx), (f), ARRAY_SIZE(f) }
-#define STD0(id, name, title, mn, mx)                                       \
-    { false, (id), (name), (title), (mn), (mx), NULL, 0 }
-#define EXT(id, name, title, mn, mx, f)                                     \
-    { true, (id), (name), (title), (mn), (mx), (f), ARRAY_SIZE(f) }
-#define EXT0(id, name, title, mn, mx)                                       \
-    { true, (id), (name), (title), (mn), (mx), NULL, 0 }
+#define STD(id, name, title, mn, mx, f)                                        \
+    {                                                                          \
+        false, (id), (name), (title), (mn), (mx), (f), ARRAY_SIZE(f)           \
+    }
+#define STD0(id, name, title, mn, mx)                                          \
+    {                                                                          \
+        false, (id), (name), (title), (mn), (mx), NULL, 0                      \
+    }
+#define EXT(id, name, title, mn, mx, f)                                        \
+    {                                                                          \
+        true, (id), (name), (title), (mn), (mx), (f), ARRAY_SIZE(f)            \
+    }
+#define EXT0(id, name, title, mn, mx)                                          \
+    {                                                                          \
+        true, (id), (name), (title), (mn), (mx), NULL, 0                       \
+    }
 
 /* Largest a capability can be: the rest of its config space. */
 #define STD_SPAN 0xc0  /* 0x40..0xff */
@@ -377,8 +462,8 @@ static const struct vpci_cap_def caps[] = {
         f_rclink),
     EXT(0x0006, "rcilink", "Root Complex Internal Link Control", 0x0c, 0x0c,
         f_rcilink),
-    EXT(0x0007, "rcec_assoc", "Root Complex Event Collector Association",
-        0x08, 0x0c, f_rcec_assoc),
+    EXT(0x0007, "rcec_assoc", "Root Complex Event Collector Association", 0x08,
+        0x0c, f_rcec_assoc),
     EXT(0x0008, "mfvc", "Multi-Function Virtual Channel", 0x1c, 0xb0, f_vc),
     EXT(0x0009, "vc9", "Virtual Channel (MFVC present)", 0x1c, 0xb0, f_vc),
     EXT(0x000a, "rcrb", "Root Complex Register Block Header", 0x14, 0x14,
@@ -388,8 +473,7 @@ static const struct vpci_cap_def caps[] = {
     EXT(0x000d, "acs", "Access Control Services", 0x08, 0x28, f_acs),
     EXT(0x000e, "ari", "Alternative Routing-ID Interpretation", 8, 8, f_ari),
     EXT(0x000f, "ats", "Address Translation Services", 8, 8, f_ats),
-    EXT(0x0010, "sriov", "Single Root I/O Virtualization", 0x40, 0x40,
-        f_sriov),
+    EXT(0x0010, "sriov", "Single Root I/O Virtualization", 0x40, 0x40, f_sriov),
     EXT0(0x0011, "mriov", "Multi-Root I/O Virtualization", 4, EXT_SPAN),
     EXT(0x0012, "mcast", "Multicast", 0x30, 0x30, f_mcast),
     EXT(0x0013, "pri", "Page Request Interface", 0x10, 0x10, f_pri),
@@ -407,20 +491,17 @@ static const struct vpci_cap_def caps[] = {
     EXT0(0x0020, "mpcie", "PCI Express over M-PHY", 4, EXT_SPAN),
     EXT(0x0021, "frs", "FRS Queueing", 0x10, 0x10, f_frs),
     EXT(0x0022, "rtr", "Readiness Time Reporting", 0x0c, 0x0c, f_rtr),
-    EXT(0x0023, "dvsec", "Designated Vendor-Specific", 0x0a, EXT_SPAN,
-        f_dvsec),
+    EXT(0x0023, "dvsec", "Designated Vendor-Specific", 0x0a, EXT_SPAN, f_dvsec),
     EXT(0x0024, "vf_rebar", "VF Resizable BAR", 0x0c, 0x34, f_vf_rebar),
     EXT(0x0025, "dlf", "Data Link Feature", 0x0c, 0x0c, f_dlf),
     EXT(0x0026, "pl16", "Physical Layer 16.0 GT/s", 0x20, 0x40, f_pl16),
     EXT(0x0027, "lmr", "Lane Margining at the Receiver", 0x08, 0x88, f_lmr),
     EXT0(0x0028, "hierarchy_id", "Hierarchy ID", 4, EXT_SPAN),
-    EXT(0x0029, "npem", "Native PCIe Enclosure Management", 0x10, 0x10,
-        f_npem),
+    EXT(0x0029, "npem", "Native PCIe Enclosure Management", 0x10, 0x10, f_npem),
     EXT(0x002a, "pl32", "Physical Layer 32.0 GT/s", 0x20, 0x40, f_pl32),
     EXT(0x002e, "doe", "Data Object Exchange", 0x18, 0x18, f_doe),
     EXT(0x002f, "dev3", "Device 3", 0x10, 0x10, f_dev3),
-    EXT(0x0030, "ide", "Integrity and Data Encryption", 0x0c, EXT_SPAN,
-        f_ide),
+    EXT(0x0030, "ide", "Integrity and Data Encryption", 0x0c, EXT_SPAN, f_ide),
 };
 
 VPCI_EXPORT const struct vpci_cap_def *vpci_cap_table(size_t *ret_n)
@@ -450,8 +531,8 @@ VPCI_EXPORT const struct vpci_cap_def *vpci_cap_find_name(bool ext,
     return NULL;
 }
 
-VPCI_EXPORT const struct vpci_field_def *vpci_header_fields(unsigned header_type,
-                                                            size_t *ret_n)
+VPCI_EXPORT const struct vpci_field_def *
+vpci_header_fields(unsigned header_type, size_t *ret_n)
 {
     const struct vpci_field_def *f;
     size_t n;

@@ -21,15 +21,13 @@ static void warn(struct vpci_decoded *out, const char *fmt, ...)
         return;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(out->warnings[out->nwarnings], sizeof(out->warnings[0]), fmt,
-              ap);
+    vsnprintf(out->warnings[out->nwarnings], sizeof(out->warnings[0]), fmt, ap);
     va_end(ap);
     out->nwarnings++;
 }
 
 static struct vpci_cap_info *add_cap(struct vpci_decoded *out, bool ext,
-                                     uint16_t id, uint8_t version,
-                                     uint16_t off)
+                                     uint16_t id, uint8_t version, uint16_t off)
 {
     if (out->ncaps >= VPCI_DECODE_MAX_CAPS)
         return NULL;
@@ -56,13 +54,15 @@ static bool walk_std(const uint8_t *cfg, unsigned size,
     /* 48 dword slots exist in 0x40..0xff; a longer chain must loop. */
     for (unsigned steps = 0; ptr && steps <= 48; steps++) {
         if (ptr < 0x40) {
-            warn(out, "capability pointer 0x%02x at 0x%02x points into the "
-                      "header", ptr, where);
+            warn(out,
+                 "capability pointer 0x%02x at 0x%02x points into the "
+                 "header",
+                 ptr, where);
             break;
         }
         if (ptr + 2 > end) {
-            warn(out, "capability at 0x%02x is beyond the %u bytes dumped",
-                 ptr, size);
+            warn(out, "capability at 0x%02x is beyond the %u bytes dumped", ptr,
+                 size);
             break;
         }
         if (been_there[ptr / 8] & (1u << (ptr % 8))) {
@@ -107,8 +107,10 @@ static void walk_ext(const uint8_t *cfg, unsigned size,
     for (unsigned steps = 0; steps <= (VPCI_CFG_SPACE_EXT - 0x100) / 4;
          steps++) {
         if (ptr + 4 > size) {
-            warn(out, "extended capability at 0x%03x is beyond the %u bytes "
-                      "dumped", ptr, size);
+            warn(out,
+                 "extended capability at 0x%03x is beyond the %u bytes "
+                 "dumped",
+                 ptr, size);
             break;
         }
         unsigned slot = ptr / 4;
@@ -119,8 +121,10 @@ static void walk_ext(const uint8_t *cfg, unsigned size,
         been_there[slot / 8] |= (uint8_t)(1u << (slot % 8));
         uint32_t hdr = le_get(cfg + ptr, 4);
         if (hdr == 0 || hdr == 0xffffffff) {
-            warn(out, "extended capability at 0x%03x (from 0x%03x) reads "
-                      "0x%08x", ptr, from, hdr);
+            warn(out,
+                 "extended capability at 0x%03x (from 0x%03x) reads "
+                 "0x%08x",
+                 ptr, from, hdr);
             break;
         }
         /* A zero ID with a next pointer is the placeholder vfio and
@@ -135,8 +139,10 @@ static void walk_ext(const uint8_t *cfg, unsigned size,
         if (!next)
             break;
         if (next < VPCI_CFG_SPACE_STD) {
-            warn(out, "extended capability at 0x%03x points to 0x%03x, "
-                      "below 0x100", ptr, next);
+            warn(out,
+                 "extended capability at 0x%03x points to 0x%03x, "
+                 "below 0x100",
+                 ptr, next);
             break;
         }
         from = ptr;
@@ -194,8 +200,8 @@ VPCI_EXPORT int vpci_decode(const uint8_t *cfg, size_t size,
         unsigned len = vpci_cap_length(c->def, cfg, sz, c->off);
         if (!len) {
             /* Unknown structure: it owns the bytes up to the next cap. */
-            unsigned end = next_boundary(out, c->ext, c->off,
-                                         c->ext ? sz : std_end);
+            unsigned end =
+                next_boundary(out, c->ext, c->off, c->ext ? sz : std_end);
             len = end - c->off;
         }
         c->len = (uint16_t)len;

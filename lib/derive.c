@@ -90,7 +90,8 @@ static struct regpol vfio_header(const struct dctx *c, const char *name,
         return (struct regpol){.val = 0, .rw = 0x0547, .phys = 0x0144};
     if (!strcmp(name, "status"))
         return (struct regpol){.val = (v & 0x06a0) | (has_caps ? 0x10 : 0),
-                               .w1c = 0xf900, .phys = 0x0008};
+                               .w1c = 0xf900,
+                               .phys = 0x0008};
     if (!strcmp(name, "cache_line_size"))
         return (struct regpol){.val = 0, .rw = 0xff};
     if (!strcmp(name, "header_type"))
@@ -179,8 +180,8 @@ static struct regpol vfio_cap_reg(const struct dctx *c,
         switch (ci->id) {
         case 0x01: /* PM: state changes are trapped, PME status w1c */
             if (!strcmp(name, "pmcsr"))
-                return (struct regpol){.val = v & 0x0008, .rw = 0x0103,
-                                       .w1c = 0x8000};
+                return (struct regpol){
+                    .val = v & 0x0008, .rw = 0x0103, .w1c = 0x8000};
             break;
         case 0x03: /* VPD: address/data handshake with the device */
             if (!strcmp(name, "vpd_addr"))
@@ -210,14 +211,14 @@ static struct regpol vfio_cap_reg(const struct dctx *c,
                 /* phantom functions fixed; FLR, MPS and MRRS virtual; the
                  * error reporting, relaxed ordering, extended tag, aux
                  * power and no-snoop enables reach the device */
-                return (struct regpol){.val = v & 0x7dff, .rw = 0xfdff,
-                                       .phys = 0x0d1f};
+                return (struct regpol){
+                    .val = v & 0x7dff, .rw = 0xfdff, .phys = 0x0d1f};
             if (!strcmp(name, "devsta"))
                 return (struct regpol){.w1c = 0x000f, .phys = 0x0020};
             if (!strcmp(name, "devctl2"))
                 /* everything but ARI forwarding (bit 5) */
-                return (struct regpol){.val = v & 0xffdf, .rw = 0xffdf,
-                                       .phys = 0xffdf};
+                return (struct regpol){
+                    .val = v & 0xffdf, .rw = 0xffdf, .phys = 0xffdf};
             break;
         case 0x13: /* AF: FLR virtual */
             if (!strcmp(name, "af_ctl"))
@@ -231,8 +232,7 @@ static struct regpol vfio_cap_reg(const struct dctx *c,
             !strcmp(name, "aer_cor_status"))
             return (struct regpol){.w1c = 0xffffffff};
         if (!strcmp(name, "aer_uncor_mask") ||
-            !strcmp(name, "aer_uncor_sever") ||
-            !strcmp(name, "aer_cor_mask"))
+            !strcmp(name, "aer_uncor_sever") || !strcmp(name, "aer_cor_mask"))
             return (struct regpol){.val = v, .rw = 0xffffffff};
         if (!strcmp(name, "aer_cap"))
             return (struct regpol){.val = v & ~0x0000015fu, .rw = 0x00000140};
@@ -264,8 +264,8 @@ static int add_reg(struct dctx *c, struct vpci_block *b, unsigned rel,
     p.w1c &= m & ~p.rw;
     p.phys &= m;
     p.val &= ~p.phys; /* hardware supplies those bits */
-    int r = vpci_block_add_reg(b, (uint16_t)rel, len, name, p.val, p.rw,
-                               p.w1c, p.phys);
+    int r = vpci_block_add_reg(b, (uint16_t)rel, len, name, p.val, p.rw, p.w1c,
+                               p.phys);
     if (r < 0)
         return r;
     unsigned abs = b->off + rel;
@@ -284,8 +284,8 @@ static int add_runs(struct dctx *c, struct vpci_block *b, unsigned from,
     memset(zero, 0, sizeof(zero));
     unsigned i = from;
     while (i < to) {
-        bool want = phys ? !c->owned[i]
-                         : !c->owned[i] && i < c->size && c->cfg[i];
+        bool want =
+            phys ? !c->owned[i] : !c->owned[i] && i < c->size && c->cfg[i];
         if (!want) {
             i++;
             continue;
@@ -308,9 +308,9 @@ static int add_runs(struct dctx *c, struct vpci_block *b, unsigned from,
         uint8_t val[VPCI_CFG_SPACE_EXT];
         for (unsigned k = i; k < j; k++)
             val[k - i] = (phys || k >= c->size) ? 0 : c->cfg[k];
-        int r = vpci_block_add_bytes(b, (uint16_t)(i - b->off), j - i, val,
-                                     phys ? ones : NULL, NULL,
-                                     phys ? ones : NULL);
+        int r =
+            vpci_block_add_bytes(b, (uint16_t)(i - b->off), j - i, val,
+                                 phys ? ones : NULL, NULL, phys ? ones : NULL);
         if (r < 0)
             return r;
         memset(c->owned + i, 1, j - i);
@@ -334,8 +334,8 @@ static int derive_header(struct dctx *c, bool has_caps)
 {
     struct vpci_block *h = &c->l->blocks[0];
     size_t n;
-    const struct vpci_field_def *defs = vpci_header_fields(c->l->header_type,
-                                                           &n);
+    const struct vpci_field_def *defs =
+        vpci_header_fields(c->l->header_type, &n);
     for (size_t i = 0; i < n; i++) {
         const struct vpci_field_def *f = &defs[i];
         if (is_bar_or_rom(c->l->header_type, f->off))
@@ -381,8 +381,7 @@ static void derive_bars(struct dctx *c)
             if (reg & 1) {
                 type = VPCI_BAR_IO;
             } else {
-                type = ((reg >> 1) & 3) == 2 ? VPCI_BAR_MEM64
-                                             : VPCI_BAR_MEM32;
+                type = ((reg >> 1) & 3) == 2 ? VPCI_BAR_MEM64 : VPCI_BAR_MEM32;
                 pf = reg & 8;
             }
         }
@@ -397,8 +396,10 @@ static void derive_bars(struct dctx *c)
             continue;
         }
         if (!size) {
-            note(c, "BAR %u: size unknown (no Region line or sysfs "
-                    "resource); left out", i);
+            note(c,
+                 "BAR %u: size unknown (no Region line or sysfs "
+                 "resource); left out",
+                 i);
             if (is64)
                 i++;
             continue;
@@ -415,8 +416,8 @@ static void derive_bars(struct dctx *c)
         if ((type == VPCI_BAR_IO && size > 0x100) ||
             (type == VPCI_BAR_MEM32 && size > 0x80000000ull)) {
             note(c, "BAR %u: size 0x%llx does not fit a %s BAR; left out", i,
-                 (unsigned long long)size, type == VPCI_BAR_IO ? "io"
-                                                               : "mem32");
+                 (unsigned long long)size,
+                 type == VPCI_BAR_IO ? "io" : "mem32");
             continue;
         }
         b->type = type;
@@ -505,8 +506,8 @@ static int derive_cap(struct dctx *c, const struct vpci_cap_info *ci)
                  ci->ext ? "ecap" : "cap", ci->id, off);
 
     if (vfio(c)) {
-        bool shown = ci->ext ? vfio_ext_shown(ci->id)
-                             : vfio_std_shown((uint8_t)ci->id);
+        bool shown =
+            ci->ext ? vfio_ext_shown(ci->id) : vfio_std_shown((uint8_t)ci->id);
         if (!shown) {
             note(c, "hid %s: %s", label, vfio_hidden_why(ci->ext, ci->id));
             return 0;
@@ -518,10 +519,9 @@ static int derive_cap(struct dctx *c, const struct vpci_cap_info *ci)
     }
 
     struct vpci_block *b;
-    int r = vpci_layout_add_block(c->l,
-                                  ci->ext ? VPCI_BLOCK_ECAP : VPCI_BLOCK_CAP,
-                                  (uint16_t)off, ci->id, ci->version, name,
-                                  &b);
+    int r =
+        vpci_layout_add_block(c->l, ci->ext ? VPCI_BLOCK_ECAP : VPCI_BLOCK_CAP,
+                              (uint16_t)off, ci->id, ci->version, name, &b);
     if (r < 0)
         return r;
     memset(c->owned + off, 1, hdr);
@@ -541,8 +541,7 @@ static int derive_cap(struct dctx *c, const struct vpci_cap_info *ci)
             if (clash)
                 continue;
             uint32_t v = cfg_get(c, off + f->off, f->width);
-            struct regpol p = vfio(c) ? vfio_cap_reg(c, ci, f->name, v)
-                                      : RO(v);
+            struct regpol p = vfio(c) ? vfio_cap_reg(c, ci, f->name, v) : RO(v);
             if (p.omit)
                 continue;
             if ((r = add_reg(c, b, f->off, f->width, f->name, p)) < 0)
@@ -561,8 +560,10 @@ static int apply_keep(struct dctx *c, const struct quirk_action *a)
 {
     unsigned end = a->off + a->len;
     if (end > c->space) {
-        note(c, "quirk line %u: keep 0x%x+%u is outside the %u-byte space; "
-                "skipped", a->line, a->off, a->len, c->space);
+        note(c,
+             "quirk line %u: keep 0x%x+%u is outside the %u-byte space; "
+             "skipped",
+             a->line, a->off, a->len, c->space);
         return 0;
     }
     struct vpci_block *raw = NULL;
@@ -570,8 +571,7 @@ static int apply_keep(struct dctx *c, const struct quirk_action *a)
         if (c->l->blocks[i].kind == VPCI_BLOCK_RAW)
             raw = &c->l->blocks[i];
     if (!raw) {
-        int r = vpci_layout_add_block(c->l, VPCI_BLOCK_RAW, 0, 0, 0, "",
-                                      &raw);
+        int r = vpci_layout_add_block(c->l, VPCI_BLOCK_RAW, 0, 0, 0, "", &raw);
         if (r < 0)
             return r;
     }
@@ -604,15 +604,19 @@ static int apply_pasid(struct dctx *c, const struct quirk_action *a,
                        const struct vpci_decoded *dec)
 {
     if (c->space != VPCI_CFG_SPACE_EXT) {
-        note(c, "quirk line %u: no extended space for a PASID capability; "
-                "skipped", a->line);
+        note(c,
+             "quirk line %u: no extended space for a PASID capability; "
+             "skipped",
+             a->line);
         return 0;
     }
     for (size_t i = 1; i < c->l->nblocks; i++)
         if (c->l->blocks[i].kind == VPCI_BLOCK_ECAP &&
             c->l->blocks[i].id == 0x001b) {
-            note(c, "quirk line %u: a PASID capability is already present; "
-                    "skipped", a->line);
+            note(c,
+                 "quirk line %u: a PASID capability is already present; "
+                 "skipped",
+                 a->line);
             return 0;
         }
     for (unsigned i = 0; i < 8; i++)
@@ -642,8 +646,7 @@ static int apply_pasid(struct dctx *c, const struct quirk_action *a,
     if (!have_ext && a->off != 0x100) {
         if (c->owned[0x100] || c->owned[0x101] || c->owned[0x102] ||
             c->owned[0x103]) {
-            note(c, "quirk line %u: 0x100 is taken; PASID not placed",
-                 a->line);
+            note(c, "quirk line %u: 0x100 is taken; PASID not placed", a->line);
             return 0;
         }
         if ((r = vpci_layout_add_block(c->l, VPCI_BLOCK_ECAP, 0x100, 0, 0,
@@ -679,8 +682,8 @@ static int anchor_ext_chain(struct dctx *c)
     if (!first || c->l->blocks[first].off == 0x100)
         return 0;
     struct vpci_block *b;
-    int r = vpci_layout_add_block(c->l, VPCI_BLOCK_ECAP, 0x100, 0, 0, "null",
-                                  &b);
+    int r =
+        vpci_layout_add_block(c->l, VPCI_BLOCK_ECAP, 0x100, 0, 0, "null", &b);
     if (r < 0)
         return r;
     /* Its header is taken: quirk keep/pasid must not land on it. */
@@ -696,12 +699,10 @@ static int anchor_ext_chain(struct dctx *c)
 
 /* ------------------------------------------------------------------ */
 
-VPCI_EXPORT int vpci_derive(const struct vpci_device *dev,
-                            enum vpci_policy policy,
-                            const struct vpci_quirks *quirks,
-                            struct vpci_layout **ret,
-                            struct vpci_derive_notes *notes,
-                            struct vpci_error *err)
+VPCI_EXPORT int
+vpci_derive(const struct vpci_device *dev, enum vpci_policy policy,
+            const struct vpci_quirks *quirks, struct vpci_layout **ret,
+            struct vpci_derive_notes *notes, struct vpci_error *err)
 {
     if (!dev || !ret || !dev->cfg ||
         (policy != VPCI_POLICY_VFIO && policy != VPCI_POLICY_IDENTITY))
@@ -711,11 +712,12 @@ VPCI_EXPORT int vpci_derive(const struct vpci_device *dev,
     if (dev->size < 64) {
         vpci_seterr(err, 0, 0,
                     "only %u bytes of config space: at least the 64-byte "
-                    "header is needed", dev->size);
+                    "header is needed",
+                    dev->size);
         return -EINVAL;
     }
-    uint16_t vid = dev->vendor_id ? dev->vendor_id
-                                  : (uint16_t)le_get(dev->cfg, 2);
+    uint16_t vid =
+        dev->vendor_id ? dev->vendor_id : (uint16_t)le_get(dev->cfg, 2);
     if (vid == 0xffff || vid == 0x0000) {
         vpci_seterr(err, 0, 0,
                     "vendor ID 0x%04x: the function is absent or powered off",
@@ -727,7 +729,8 @@ VPCI_EXPORT int vpci_derive(const struct vpci_device *dev,
     if (ht > 1) {
         vpci_seterr(err, 0, 0,
                     "header type %u is not supported (only type 0 "
-                    "endpoints and type 1 bridges)", ht);
+                    "endpoints and type 1 bridges)",
+                    ht);
         return -EINVAL;
     }
     struct dctx *c = calloc(1, sizeof(*c));
@@ -739,8 +742,8 @@ VPCI_EXPORT int vpci_derive(const struct vpci_device *dev,
     c->policy = policy;
     c->cfg = dev->cfg;
     c->size = dev->size > VPCI_CFG_SPACE_EXT ? VPCI_CFG_SPACE_EXT : dev->size;
-    c->space = c->size >= VPCI_CFG_SPACE_EXT ? VPCI_CFG_SPACE_EXT
-                                             : VPCI_CFG_SPACE_STD;
+    c->space =
+        c->size >= VPCI_CFG_SPACE_EXT ? VPCI_CFG_SPACE_EXT : VPCI_CFG_SPACE_STD;
     c->notes = notes;
     c->err = err;
 
@@ -749,8 +752,8 @@ VPCI_EXPORT int vpci_derive(const struct vpci_device *dev,
         note(c, "decoder: %s", dec->warnings[i]);
 
     if (policy == VPCI_POLICY_VFIO && quirks) {
-        uint16_t did = dev->device_id ? dev->device_id
-                                      : (uint16_t)le_get(dev->cfg + 2, 2);
+        uint16_t did =
+            dev->device_id ? dev->device_id : (uint16_t)le_get(dev->cfg + 2, 2);
         uint16_t svid = (uint16_t)cfg_get(c, 0x2c, 2);
         uint16_t sdid = (uint16_t)cfg_get(c, 0x2e, 2);
         for (size_t i = 0; i < quirks->n; i++)

@@ -22,12 +22,12 @@ enum line_state { L_NONE = 0, L_OK, L_BAD };
 struct parser {
     struct vpci_dump_dev *devs;
     size_t n, cap;
-    bool overflow;          /* more than MAX_DEVICES headers seen */
+    bool overflow; /* more than MAX_DEVICES headers seen */
     /* State of the current (last) device. */
     uint8_t lines[NLINES];
     bool any_hex;
-    unsigned junk_line;     /* first unexplained line since the last hex */
-    bool finished;          /* finish_device() already ran for it */
+    unsigned junk_line; /* first unexplained line since the last hex */
+    bool finished;      /* finish_device() already ran for it */
 };
 
 static void dev_warn(struct vpci_dump_dev *d, const char *fmt, ...)
@@ -79,8 +79,8 @@ static void finish_device(struct parser *p)
         for (unsigned j = i + 1; j < NLINES; j++)
             later |= p->lines[j] != L_NONE;
         if (later)
-            dev_warn(d, "hex line 0x%03x missing; size cut to %u bytes",
-                     i * 16, d->size);
+            dev_warn(d, "hex line 0x%03x missing; size cut to %u bytes", i * 16,
+                     d->size);
     }
     if (!p->any_hex)
         dev_warn(d, "no hex dump lines");
@@ -196,8 +196,7 @@ static void hex_line(struct parser *p, const char *s, size_t n, unsigned off,
     bool clean = nb == 16 && pos == n;
 
     if (p->junk_line && p->any_hex)
-        dev_warn(d, "line %u: unexpected text between hex lines",
-                 p->junk_line);
+        dev_warn(d, "line %u: unexpected text between hex lines", p->junk_line);
     p->junk_line = 0;
     p->any_hex = true;
 
@@ -207,21 +206,22 @@ static void hex_line(struct parser *p, const char *s, size_t n, unsigned off,
         return;
     }
     if (off >= VPCI_CFG_SPACE_EXT) {
-        dev_warn(d, "line %u: hex line 0x%x beyond 4096 bytes ignored",
-                 lineno, off);
+        dev_warn(d, "line %u: hex line 0x%x beyond 4096 bytes ignored", lineno,
+                 off);
         return;
     }
     unsigned idx = off / 16;
     if (p->lines[idx] != L_NONE) {
-        dev_warn(d, "line %u: duplicated hex line 0x%03x ignored", lineno,
-                 off);
+        dev_warn(d, "line %u: duplicated hex line 0x%03x ignored", lineno, off);
         return;
     }
     if (!clean) {
         p->lines[idx] = L_BAD;
-        dev_warn(d, "line %u: hex line 0x%03x has %u valid bytes%s; data cut "
-                    "there", lineno, off, nb, nb == 16 ? " and trailing text"
-                                                       : " (expected 16)");
+        dev_warn(d,
+                 "line %u: hex line 0x%03x has %u valid bytes%s; data cut "
+                 "there",
+                 lineno, off, nb,
+                 nb == 16 ? " and trailing text" : " (expected 16)");
         return;
     }
     p->lines[idx] = L_OK;
@@ -247,11 +247,24 @@ static uint64_t parse_size(const char *s, size_t n)
             return 0;
         unsigned shift = 0;
         switch (s[j]) {
-        case 'K': shift = 10; j++; break;
-        case 'M': shift = 20; j++; break;
-        case 'G': shift = 30; j++; break;
-        case 'T': shift = 40; j++; break;
-        default: break;
+        case 'K':
+            shift = 10;
+            j++;
+            break;
+        case 'M':
+            shift = 20;
+            j++;
+            break;
+        case 'G':
+            shift = 30;
+            j++;
+            break;
+        case 'T':
+            shift = 40;
+            j++;
+            break;
+        default:
+            break;
         }
         if (j >= n || s[j] != ']')
             return 0;
@@ -353,8 +366,9 @@ VPCI_EXPORT int vpci_dump_parse(const char *text, size_t len,
                 r = new_device(&p, "0000:00:00.0", "", 0, lineno);
                 if (r)
                     break;
-                dev_warn(cur(&p), "line %u: hex lines without a device "
-                                  "header line; slot 0000:00:00.0 assumed",
+                dev_warn(cur(&p),
+                         "line %u: hex lines without a device "
+                         "header line; slot 0000:00:00.0 assumed",
                          lineno);
             }
             hex_line(&p, s, n, off, dstart, lineno);

@@ -108,11 +108,11 @@ static bool bar_reg_write(struct vpci_emu *e, unsigned d, uint32_t wm,
         e->addr[i] = reg & e->amask[i];
         e->rom_en = reg & 1u;
     } else if (s.hi) {
-        e->addr[i] = (((uint64_t)reg << 32) | (e->addr[i] & 0xffffffffu)) &
-                     e->amask[i];
+        e->addr[i] =
+            (((uint64_t)reg << 32) | (e->addr[i] & 0xffffffffu)) & e->amask[i];
     } else {
-        e->addr[i] = ((e->addr[i] & ~(uint64_t)0xffffffffu) | reg) &
-                     e->amask[i];
+        e->addr[i] =
+            ((e->addr[i] & ~(uint64_t)0xffffffffu) | reg) & e->amask[i];
     }
     return e->addr[i] != old || e->rom_en != old_en;
 }
@@ -164,8 +164,8 @@ static uint32_t read_phys(const struct vpci_emu *e, unsigned d, unsigned off,
         return v;
     uint32_t hw = 0;
     /* Hardware that vanished reads 0: the guest must keep running. */
-    if (!e->ops.phys_read || e->ops.phys_read(e->opaque, (uint16_t)off,
-                                              size, &hw) < 0)
+    if (!e->ops.phys_read ||
+        e->ops.phys_read(e->opaque, (uint16_t)off, size, &hw) < 0)
         hw = 0;
     return (v & ~pm) | ((hw << sh) & pm);
 }
@@ -198,13 +198,11 @@ static void apply(struct vpci_emu *e, unsigned d, uint32_t wm, uint32_t v)
 static void forward(const struct vpci_emu *e, unsigned d, unsigned off,
                     unsigned size, unsigned sh, uint32_t val)
 {
-    uint32_t fm = (e->rw[d] | e->w1c[d]) & e->phys[d] &
-                  (size_mask[size] << sh);
+    uint32_t fm = (e->rw[d] | e->w1c[d]) & e->phys[d] & (size_mask[size] << sh);
     /* A failed hardware write is the VMM's to notice (it owns the device);
      * the virtual state is already updated and stays consistent. */
     if (fm && e->ops.phys_write)
-        (void)e->ops.phys_write(e->opaque, (uint16_t)off, size, val,
-                                fm >> sh);
+        (void)e->ops.phys_write(e->opaque, (uint16_t)off, size, val, fm >> sh);
 }
 
 static int write_side(struct vpci_emu *e, unsigned d, unsigned off,
@@ -229,9 +227,8 @@ static int write_side(struct vpci_emu *e, unsigned d, unsigned off,
     if (o.msi != n.msi)
         ev[nev++] = (struct vpci_event){VPCI_EV_MSI_ENABLE, n.msi, 0};
     if (o.msix != n.msix)
-        ev[nev++] = (struct vpci_event){VPCI_EV_MSIX_ENABLE,
-                                        (n.msix >> 15) & 1u,
-                                        (n.msix >> 14) & 1u};
+        ev[nev++] = (struct vpci_event){
+            VPCI_EV_MSIX_ENABLE, (n.msix >> 15) & 1u, (n.msix >> 14) & 1u};
     if (flr)
         ev[nev++] = (struct vpci_event){VPCI_EV_FLR, 0, 0};
     if (o.pm != n.pm)
@@ -246,8 +243,8 @@ static int write_side(struct vpci_emu *e, unsigned d, unsigned off,
     return 0;
 }
 
-VPCI_EXPORT int vpci_emu_write(struct vpci_emu *e, uint16_t off,
-                               unsigned size, uint32_t val)
+VPCI_EXPORT int vpci_emu_write(struct vpci_emu *e, uint16_t off, unsigned size,
+                               uint32_t val)
 {
     if (!e || !access_ok(e, off, size))
         return -EINVAL;
@@ -319,8 +316,7 @@ static int setup_bars(struct vpci_emu *e, const struct vpci_render *r)
         case VPCI_BAR_NONE:
             continue;
         case VPCI_BAR_MEM32:
-            if (!is_pow2_u64(b->size) || b->size < 16 ||
-                b->size > (1ull << 31))
+            if (!is_pow2_u64(b->size) || b->size < 16 || b->size > (1ull << 31))
                 return -EINVAL;
             e->amask[i] = ~(b->size - 1) & 0xfffffff0u;
             e->tbits[i] = b->prefetch ? 0x8u : 0x0u;
@@ -334,8 +330,7 @@ static int setup_bars(struct vpci_emu *e, const struct vpci_render *r)
             e->slot[d + 1] = (struct bar_slot){(int8_t)i, true};
             break;
         case VPCI_BAR_IO:
-            if (!is_pow2_u64(b->size) || b->size < 4 ||
-                b->size > (1ull << 31))
+            if (!is_pow2_u64(b->size) || b->size < 4 || b->size > (1ull << 31))
                 return -EINVAL;
             e->amask[i] = ~(b->size - 1) & 0xfffffffcu;
             e->tbits[i] = 0x1u;

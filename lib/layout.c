@@ -69,8 +69,7 @@ VPCI_EXPORT int vpci_layout_new(unsigned space, unsigned header_type,
 VPCI_EXPORT int vpci_layout_add_block(struct vpci_layout *l,
                                       enum vpci_block_kind kind, uint16_t off,
                                       uint16_t id, uint8_t version,
-                                      const char *name,
-                                      struct vpci_block **ret)
+                                      const char *name, struct vpci_block **ret)
 {
     if (!l || (name && strlen(name) > VPCI_NAME_MAX))
         return -EINVAL;
@@ -151,9 +150,8 @@ static struct vpci_field *block_new_field(struct vpci_block *b, unsigned len)
 }
 
 VPCI_EXPORT int vpci_block_add_reg(struct vpci_block *b, uint16_t off,
-                                   unsigned len, const char *name,
-                                   uint32_t val, uint32_t rw, uint32_t w1c,
-                                   uint32_t phys)
+                                   unsigned len, const char *name, uint32_t val,
+                                   uint32_t rw, uint32_t w1c, uint32_t phys)
 {
     if (!b || (len != 1 && len != 2 && len != 4) || !name ||
         strlen(name) > VPCI_NAME_MAX)
@@ -217,8 +215,8 @@ oom:
 }
 
 VPCI_EXPORT int vpci_layout_add_stmt(struct vpci_layout *l, bool binding,
-                                     const char *key,
-                                     const char *const *args, size_t nargs)
+                                     const char *key, const char *const *args,
+                                     size_t nargs)
 {
     if (!l || !key || (nargs && !args))
         return -EINVAL;
@@ -258,8 +256,8 @@ VPCI_EXPORT int vpci_layout_dup(const struct vpci_layout *l,
         const struct vpci_block *sb = &l->blocks[i];
         struct vpci_block *db = &c->blocks[0];
         if (i > 0) {
-            r = vpci_layout_add_block(c, sb->kind, sb->off, sb->id,
-                                      sb->version, sb->name, &db);
+            r = vpci_layout_add_block(c, sb->kind, sb->off, sb->id, sb->version,
+                                      sb->name, &db);
             if (r < 0)
                 goto fail;
             db->line = sb->line;
@@ -288,9 +286,8 @@ VPCI_EXPORT int vpci_layout_dup(const struct vpci_layout *l,
         const struct vpci_stmt *s = pass ? l->binding : l->requires;
         size_t n = pass ? l->nbinding : l->nrequires;
         for (size_t i = 0; i < n; i++) {
-            r = vpci_layout_add_stmt(c, pass, s[i].key,
-                                     (const char *const *)s[i].args,
-                                     s[i].nargs);
+            r = vpci_layout_add_stmt(
+                c, pass, s[i].key, (const char *const *)s[i].args, s[i].nargs);
             if (r < 0)
                 goto fail;
             struct vpci_stmt *d = pass ? &c->binding[c->nbinding - 1]
@@ -325,8 +322,7 @@ VPCI_EXPORT uint32_t vpci_field_value(const struct vpci_field *f)
     return le_get(f->val, f->len < 4 ? f->len : 4);
 }
 
-VPCI_EXPORT int vpci_policy_from_string(const char *s,
-                                        enum vpci_policy *ret)
+VPCI_EXPORT int vpci_policy_from_string(const char *s, enum vpci_policy *ret)
 {
     if (!s || !ret)
         return -EINVAL;

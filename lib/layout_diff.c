@@ -40,8 +40,8 @@ static void block_label(const struct vpci_block *b, char *buf, size_t n)
     case VPCI_BLOCK_CAP:
     case VPCI_BLOCK_ECAP:
         if (b->name[0])
-            snprintf(buf, n, "%s %s", b->kind == VPCI_BLOCK_CAP ? "cap" : "ecap",
-                     b->name);
+            snprintf(buf, n, "%s %s",
+                     b->kind == VPCI_BLOCK_CAP ? "cap" : "ecap", b->name);
         else
             snprintf(buf, n, "%s id 0x%0*x",
                      b->kind == VPCI_BLOCK_CAP ? "cap" : "ecap",
@@ -82,8 +82,8 @@ static void diff_array(struct differ *d, const char *where, const char *what,
     unsigned first = 0;
     while (a[first] == b[first])
         first++;
-    line(d, "%s: %s differ from byte %u (0x%02x -> 0x%02x)", where, what,
-         first, a[first], b[first]);
+    line(d, "%s: %s differ from byte %u (0x%02x -> 0x%02x)", where, what, first,
+         a[first], b[first]);
 }
 
 static void diff_field(struct differ *d, const char *blk,
@@ -151,7 +151,8 @@ static long match_block(const struct vpci_layout *a, size_t i,
     unsigned occ = occurrence(a, i);
     for (size_t k = 1; k < b->nblocks; k++) {
         const struct vpci_block *y = &b->blocks[k];
-        if (y->kind == x->kind && (x->kind == VPCI_BLOCK_RAW || y->id == x->id) &&
+        if (y->kind == x->kind &&
+            (x->kind == VPCI_BLOCK_RAW || y->id == x->id) &&
             (x->kind == VPCI_BLOCK_RAW || occurrence(b, k) == occ))
             return (long)k;
     }
@@ -164,10 +165,9 @@ static void bar_text(const struct vpci_bar *b, char *buf, size_t n)
         snprintf(buf, n, "none");
         return;
     }
-    int k = snprintf(buf, n, "%s%s size 0x%llx",
-                     vpci_bar_type_name(b->type),
-                     b->prefetch ? " prefetch" : "",
-                     (unsigned long long)b->size);
+    int k =
+        snprintf(buf, n, "%s%s size 0x%llx", vpci_bar_type_name(b->type),
+                 b->prefetch ? " prefetch" : "", (unsigned long long)b->size);
     if (b->from >= 0 && k > 0 && (size_t)k < n)
         snprintf(buf + k, n - (size_t)k, " from %d", b->from);
 }
@@ -301,8 +301,7 @@ VPCI_EXPORT int vpci_layout_diff(const struct vpci_layout *a,
     }
     diff_stmts(&d, "requires", a->requires, a->nrequires, b->requires,
                b->nrequires);
-    diff_stmts(&d, "binding", a->binding, a->nbinding, b->binding,
-               b->nbinding);
+    diff_stmts(&d, "binding", a->binding, a->nbinding, b->binding, b->nbinding);
     size_t len;
     int r = strbuf_detach(&d.sb, ret_text, &len);
     return r < 0 ? r : d.count;

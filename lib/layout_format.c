@@ -260,9 +260,9 @@ static int format(const struct vpci_layout *l, bool with_binding,
         const struct vpci_bar *b = &l->bars[i];
         if (b->type == VPCI_BAR_NONE)
             continue;
-        strbuf_printf(&sb, "bar %u %s%s size 0x%llx", i, vpci_bar_type_name(b->type),
-                      b->prefetch ? " prefetch" : "",
-                      (unsigned long long)b->size);
+        strbuf_printf(
+            &sb, "bar %u %s%s size 0x%llx", i, vpci_bar_type_name(b->type),
+            b->prefetch ? " prefetch" : "", (unsigned long long)b->size);
         if (b->from >= 0)
             strbuf_printf(&sb, " from %d", b->from);
         strbuf_puts(&sb, "\n");
@@ -286,8 +286,7 @@ static int format(const struct vpci_layout *l, bool with_binding,
                 goto out;
         }
     }
-    if ((r = emit_stmts(&sb, "requires", l->requires, l->nrequires, false)) <
-        0)
+    if ((r = emit_stmts(&sb, "requires", l->requires, l->nrequires, false)) < 0)
         goto out;
     if (with_binding && l->has_binding &&
         (r = emit_stmts(&sb, "binding", l->binding, l->nbinding, true)) < 0)
@@ -298,8 +297,8 @@ out:
     return r;
 }
 
-VPCI_EXPORT int vpci_layout_format(const struct vpci_layout *l,
-                                   char **ret_text, size_t *ret_len)
+VPCI_EXPORT int vpci_layout_format(const struct vpci_layout *l, char **ret_text,
+                                   size_t *ret_len)
 {
     return format(l, true, ret_text, ret_len);
 }

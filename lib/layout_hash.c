@@ -66,15 +66,15 @@ VPCI_EXPORT int vpci_layout_fingerprint(const struct vpci_layout *l,
         return rc;
     }
     strbuf_init(&sb);
-    strbuf_printf(&sb, "vpci-fingerprint 1\nspace %u\nheader type%u\n",
-                  r->size, r->header_type);
+    strbuf_printf(&sb, "vpci-fingerprint 1\nspace %u\nheader type%u\n", r->size,
+                  r->header_type);
     /* "%03x %02x %02x %02x %02x\n" per described byte, written by hand:
      * printf here made the fingerprint the slowest step of a load. */
     static const char hx[] = "0123456789abcdef";
     strbuf_grow(&sb, 16 * 1024);
     for (unsigned i = 0; i < r->size; i++) {
-        uint8_t b[4] = {(uint8_t)(r->val[i] & ~r->phys[i]), r->rw[i],
-                        r->w1c[i], r->phys[i]};
+        uint8_t b[4] = {(uint8_t)(r->val[i] & ~r->phys[i]), r->rw[i], r->w1c[i],
+                        r->phys[i]};
         if (!(b[0] | b[1] | b[2] | b[3]))
             continue;
         char line[16];
@@ -93,9 +93,9 @@ VPCI_EXPORT int vpci_layout_fingerprint(const struct vpci_layout *l,
         const struct vpci_bar *b = &r->bars[i];
         if (b->type == VPCI_BAR_NONE)
             continue;
-        strbuf_printf(&sb, "bar %u %s%s 0x%llx\n", i, vpci_bar_type_name(b->type),
-                      b->prefetch ? " prefetch" : "",
-                      (unsigned long long)b->size);
+        strbuf_printf(
+            &sb, "bar %u %s%s 0x%llx\n", i, vpci_bar_type_name(b->type),
+            b->prefetch ? " prefetch" : "", (unsigned long long)b->size);
     }
     strbuf_printf(&sb, "rom 0x%x\n", r->rom.size);
     free(r);

@@ -130,7 +130,8 @@ static int hexbyte(const struct tok *t)
 {
     if (t->n != 2)
         return -1;
-    int hi = hex_digit((unsigned char)t->s[0]), lo = hex_digit((unsigned char)t->s[1]);
+    int hi = hex_digit((unsigned char)t->s[0]),
+        lo = hex_digit((unsigned char)t->s[1]);
     return hi < 0 || lo < 0 ? -1 : hi << 4 | lo;
 }
 
@@ -140,7 +141,7 @@ static int hexbyte(const struct tok *t)
 enum { CC_WORD = 1, CC_NAME = 2 };
 #define CC(c)                                                                  \
     (((c) > 0x20 && (c) < 0x7f && (c) != '#' ? CC_WORD : 0) |                  \
-     (((c) >= 'a' && (c) <= 'z') || ((c) >= '0' && (c) <= '9') || (c) == '_'  \
+     (((c) >= 'a' && (c) <= 'z') || ((c) >= '0' && (c) <= '9') || (c) == '_'   \
           ? CC_NAME                                                            \
           : 0))
 #define CC4(c) CC(c), CC((c) + 1), CC((c) + 2), CC((c) + 3)
@@ -257,8 +258,7 @@ static int parse_masks_reg(struct parser *p, size_t i, unsigned width,
         if (r < 0)
             return r;
         uint64_t v;
-        static const char *const what[3] = {"rw mask", "w1c mask",
-                                            "phys mask"};
+        static const char *const what[3] = {"rw mask", "w1c mask", "phys mask"};
         r = parse_hex(p, &p->toks[i + 1], max, what[k], &v);
         if (r < 0)
             return r;
@@ -275,8 +275,7 @@ static int parse_field(struct parser *p, struct vpci_block *b)
     int r;
 
     if (b->nfields >= MAX_FIELDS_PER_BLOCK)
-        FAIL(p, p->toks[0].col,
-             "too many fields in one block (at most %u)",
+        FAIL(p, p->toks[0].col, "too many fields in one block (at most %u)",
              MAX_FIELDS_PER_BLOCK);
     r = parse_hex(p, &p->toks[0], 0xfff, "a field offset", &off);
     if (r < 0)
@@ -312,8 +311,8 @@ static int parse_field(struct parser *p, struct vpci_block *b)
         char name[VPCI_NAME_MAX + 1];
         memcpy(name, nt->s, nt->n);
         name[nt->n] = '\0';
-        r = vpci_block_add_reg(b, (uint16_t)off, width, name, (uint32_t)v,
-                               m[0], m[1], m[2]);
+        r = vpci_block_add_reg(b, (uint16_t)off, width, name, (uint32_t)v, m[0],
+                               m[1], m[2]);
         if (r < 0)
             return r;
     } else if (tok_is(w, "bytes")) {
@@ -564,11 +563,11 @@ static int parse_cap(struct parser *p, bool ext)
         FAIL(p, 1, "too many capabilities (at most %u)", MAX_BLOCKS);
     if ((r = need(p, 1, "a capability offset")) < 0)
         return r;
-    if ((r = parse_hex(p, &p->toks[1], 0xfff, "a capability offset", &off)) <
-        0)
+    if ((r = parse_hex(p, &p->toks[1], 0xfff, "a capability offset", &off)) < 0)
         return r;
-    if ((r = need(p, 2, ext ? "an extended capability name or 'id'"
-                            : "a capability name or 'id'")) < 0)
+    if ((r = need(p, 2,
+                  ext ? "an extended capability name or 'id'"
+                      : "a capability name or 'id'")) < 0)
         return r;
     const struct tok *t = &p->toks[2];
     const struct vpci_cap_def *def = NULL;
@@ -733,10 +732,8 @@ static int parse_top(struct parser *p)
         p->phase = PH_BINDING;
         return expect_end(p, 1, "the binding line");
     }
-    if (tok_is(t, "header") || tok_is(t, "space") ||
-        tok_is(t, "vpci-layout"))
-        FAIL(p, t->col, "'%s' may appear only once, at the top",
-             tokstr(t, b));
+    if (tok_is(t, "header") || tok_is(t, "space") || tok_is(t, "vpci-layout"))
+        FAIL(p, t->col, "'%s' may appear only once, at the top", tokstr(t, b));
     FAIL(p, t->col,
          "unknown keyword '%s': expected bar, rom, cap, ecap, raw, requires "
          "or binding",
@@ -768,8 +765,10 @@ VPCI_EXPORT int vpci_layout_parse(const char *text, size_t len,
     if (err)
         memset(err, 0, sizeof(*err));
     if (len > MAX_TEXT) {
-        vpci_seterr(err, 0, 0, "layout text is too large (%zu bytes, at most "
-                               "%u)", len, MAX_TEXT);
+        vpci_seterr(err, 0, 0,
+                    "layout text is too large (%zu bytes, at most "
+                    "%u)",
+                    len, MAX_TEXT);
         return -EINVAL;
     }
     if (memchr(text, '\0', len)) {
@@ -827,10 +826,9 @@ VPCI_EXPORT int vpci_layout_parse(const char *text, size_t len,
     }
     if (p.phase < PH_BODY) {
         vpci_seterr(err, p.line + 1, 1, "unexpected end of file: expected %s",
-                    p.phase == PH_FORMAT ? "'vpci-layout 1'"
-                    : p.phase == PH_SPACE
-                        ? "'space 256' or 'space 4096'"
-                        : "'header type0' or 'header type1'");
+                    p.phase == PH_FORMAT  ? "'vpci-layout 1'"
+                    : p.phase == PH_SPACE ? "'space 256' or 'space 4096'"
+                                          : "'header type0' or 'header type1'");
         r = -EINVAL;
         goto fail;
     }

@@ -133,8 +133,9 @@ static const struct stmt_rule binding_rules[] = {
     {"pf", "pf DDDD:BB:DD.F|none", 1, 1, NULL},
     {"iommu-group", "iommu-group N|none", 1, 1, NULL},
     {"vfio", "vfio PATH|none", 1, 1, NULL},
-    {"map", "map cap|ecap NAME VOFF POFF|none, map bar N M|none or "
-            "map rom rom|none",
+    {"map",
+     "map cap|ecap NAME VOFF POFF|none, map bar N M|none or "
+     "map rom rom|none",
      2, 4, NULL},
 };
 
@@ -142,8 +143,7 @@ static const struct stmt_rule *find_rule(bool binding, const char *key,
                                          int *ret_rank)
 {
     const struct stmt_rule *t = binding ? binding_rules : requires_rules;
-    size_t n = binding ? ARRAY_SIZE(binding_rules)
-                       : ARRAY_SIZE(requires_rules);
+    size_t n = binding ? ARRAY_SIZE(binding_rules) : ARRAY_SIZE(requires_rules);
     for (size_t i = 0; i < n; i++)
         if (!strcmp(t[i].key, key)) {
             if (ret_rank)
@@ -225,13 +225,13 @@ static int check_link(const char *const *a, size_t n, size_t *ret_bad,
     return 0;
 }
 
-static int check_map(const char *const *a, size_t n, size_t *ret_bad,
-                     char *msg, size_t msgsize)
+static int check_map(const char *const *a, size_t n, size_t *ret_bad, char *msg,
+                     size_t msgsize)
 {
     if (!strcmp(a[0], "cap") || !strcmp(a[0], "ecap")) {
         if (n != 4)
-            STMT_FAIL(n < 4 ? n + 1 : 5,
-                      "expected map %s NAME VOFF POFF|none", a[0]);
+            STMT_FAIL(n < 4 ? n + 1 : 5, "expected map %s NAME VOFF POFF|none",
+                      a[0]);
         if (!vpci_name_valid(a[1], strlen(a[1])) && !w_hexnum(a[1]))
             STMT_FAIL(2, "expected a capability name or hex ID, found '%s'",
                       a[1]);
@@ -251,8 +251,9 @@ static int check_map(const char *const *a, size_t n, size_t *ret_bad,
         if (!w_uint(a[1], 5))
             STMT_FAIL(2, "expected a BAR index 0-5, found '%s'", a[1]);
         if (!w_uint(a[2], 5) && strcmp(a[2], "none"))
-            STMT_FAIL(3, "expected a physical BAR index 0-5 or 'none', "
-                         "found '%s'",
+            STMT_FAIL(3,
+                      "expected a physical BAR index 0-5 or 'none', "
+                      "found '%s'",
                       a[2]);
         return 0;
     }
@@ -270,8 +271,8 @@ int vpci_stmt_check(bool binding, const char *key, const char *const *args,
 {
     const struct stmt_rule *rule = find_rule(binding, key, NULL);
     if (!rule)
-        STMT_FAIL(0, "unknown %s keyword '%s'", binding ? "binding" : "requires",
-                  key);
+        STMT_FAIL(0, "unknown %s keyword '%s'",
+                  binding ? "binding" : "requires", key);
     if (nargs < rule->min)
         STMT_FAIL(nargs + 1, "too few words: expected %s", rule->syntax);
     if (nargs > rule->max)
@@ -290,8 +291,7 @@ int vpci_stmt_check(bool binding, const char *key, const char *const *args,
         STMT_FAIL(1, "expected a NUMA node 0-1023, found '%s'", args[0]);
     if (!strcmp(key, "pf") && strcmp(args[0], "none") &&
         !vpci_bdf_valid(args[0]))
-        STMT_FAIL(1, "expected pf DDDD:BB:DD.F or 'none', found '%s'",
-                  args[0]);
+        STMT_FAIL(1, "expected pf DDDD:BB:DD.F or 'none', found '%s'", args[0]);
     if (!strcmp(key, "iommu-group") && strcmp(args[0], "none") &&
         !w_small(args[0]))
         STMT_FAIL(1, "expected an IOMMU group number or 'none', found '%s'",
@@ -349,14 +349,15 @@ static void describe_owner(const struct vstate *s, int32_t o, char *buf,
     } else if (o == OWN_ROM) {
         snprintf(buf, n, "the ROM register (use a rom line)");
     } else if (o == OWN_CAPPTR) {
-        snprintf(buf, n, "the capability pointer at 0x34 (implied by the "
-                         "chain)");
+        snprintf(buf, n,
+                 "the capability pointer at 0x34 (implied by the "
+                 "chain)");
     } else {
         const struct vpci_block *b = &s->l->blocks[o >> 16];
         unsigned fi = (unsigned)(o & 0xffff);
         if (fi == 0) {
-            snprintf(buf, n, "the header of %s at 0x%x (line %u)",
-                     block_kw(b), b->off, b->line);
+            snprintf(buf, n, "the header of %s at 0x%x (line %u)", block_kw(b),
+                     b->off, b->line);
         } else {
             const struct vpci_field *f = &b->fields[fi - 1];
             if (f->is_bytes)
@@ -371,8 +372,8 @@ static void describe_owner(const struct vstate *s, int32_t o, char *buf,
 
 /* "field 'x' at 0x.." or "bytes at 0x..": built only for messages, as
  * formatting it for every field dominated validation. */
-static const char *field_what(const struct vpci_field *f, unsigned a,
-                              char *buf, size_t n)
+static const char *field_what(const struct vpci_field *f, unsigned a, char *buf,
+                              size_t n)
 {
     if (f->is_bytes)
         snprintf(buf, n, "bytes at 0x%x", a);
@@ -446,8 +447,8 @@ static int check_bars(const struct vpci_layout *l, struct vpci_error *err)
                   (unsigned long long)b->size);
         } else if (b->type == VPCI_BAR_MEM32 && b->size > 0x80000000ull) {
             VFAIL(err, b->line, b->col,
-                  "BAR %u: mem32 size 0x%llx exceeds 0x80000000 (use mem64)",
-                  i, (unsigned long long)b->size);
+                  "BAR %u: mem32 size 0x%llx exceeds 0x80000000 (use mem64)", i,
+                  (unsigned long long)b->size);
         } else if (b->size > (1ull << 63)) {
             VFAIL(err, b->line, b->col, "BAR %u: size too large", i);
         }
@@ -466,8 +467,7 @@ static int check_bars(const struct vpci_layout *l, struct vpci_error *err)
 }
 
 static int check_field_shape(const struct vpci_block *b,
-                             const struct vpci_field *f,
-                             struct vpci_error *err)
+                             const struct vpci_field *f, struct vpci_error *err)
 {
     if (f->is_bytes) {
         if (f->len == 0 || f->len > VPCI_CFG_SPACE_EXT || f->name[0])
@@ -487,9 +487,8 @@ static int check_field_shape(const struct vpci_block *b,
         if (f->rw[i] & f->w1c[i])
             VFAIL(err, f->line, f->col,
                   "%s%s%s: a bit cannot be both rw and w1c (byte %u: 0x%02x)",
-                  f->is_bytes ? "bytes" : "field '",
-                  f->is_bytes ? "" : f->name, f->is_bytes ? "" : "'", i,
-                  f->rw[i] & f->w1c[i]);
+                  f->is_bytes ? "bytes" : "field '", f->is_bytes ? "" : f->name,
+                  f->is_bytes ? "" : "'", i, f->rw[i] & f->w1c[i]);
     return 0;
 }
 
@@ -540,8 +539,7 @@ static int check_unique_names(const struct vpci_block *b,
                               struct vpci_error *err)
 {
     uint32_t small[64];
-    uint32_t *h = b->nfields <= 64 ? small
-                                   : malloc(b->nfields * sizeof(*h));
+    uint32_t *h = b->nfields <= 64 ? small : malloc(b->nfields * sizeof(*h));
     if (!h)
         return -ENOMEM;
     int r = 0;
@@ -597,9 +595,9 @@ static int check_block(struct vstate *s, size_t bi)
             VFAIL(err, b->line, b->col,
                   "capability name '%s' does not match ID 0x%x", b->name,
                   b->id);
-        r = claim(s, b->off, ext ? 4 : 2, (int32_t)(bi << 16), b->line,
-                  b->col, NULL, ext ? "the extended capability header"
-                              : "the capability header");
+        r = claim(
+            s, b->off, ext ? 4 : 2, (int32_t)(bi << 16), b->line, b->col, NULL,
+            ext ? "the extended capability header" : "the capability header");
         if (r < 0)
             return r;
     } else if (b->off != 0) {
@@ -639,8 +637,8 @@ static int check_block(struct vstate *s, size_t bi)
                       hlen - 1);
             if (a + f->len > end)
                 VFAIL(err, f->line, f->col,
-                      "%s ends past 0x%x, outside the %s space", what,
-                      end - 1, ext ? "extended" : "standard");
+                      "%s ends past 0x%x, outside the %s space", what, end - 1,
+                      ext ? "extended" : "standard");
             if (def && f->off + f->len > def->max_len)
                 VFAIL(err, f->line, f->col,
                       "%s is outside %s, which is at most 0x%x bytes long",
@@ -691,8 +689,7 @@ static int check_header(const struct vpci_layout *l, struct vpci_error *err)
             VFAIL(err, h->line, h->col,
                   "the header has no %s (0x%02x u%u): every layout states it",
                   required[i].name, required[i].off, 8 * required[i].len);
-        if (required[i].off == 0x0e &&
-            (f->val[0] & 0x7f) != l->header_type)
+        if (required[i].off == 0x0e && (f->val[0] & 0x7f) != l->header_type)
             VFAIL(err, f->line, f->col,
                   "header_type 0x%02x does not match 'header type%u' (low 7 "
                   "bits must be %u)",
@@ -787,8 +784,8 @@ VPCI_EXPORT int vpci_layout_validate(const struct vpci_layout *l,
                 for (size_t j = 0; j < i; j++)
                     if (!strcmp(st[j].key, st[i].key))
                         VFAIL(err, st[i].line, st[i].col,
-                              "'%s' given twice in the %s section",
-                              st[i].key, pass ? "binding" : "requires");
+                              "'%s' given twice in the %s section", st[i].key,
+                              pass ? "binding" : "requires");
         }
     }
     return 0;

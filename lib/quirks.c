@@ -37,10 +37,10 @@ struct qparser {
     size_t first; /* quirks before this text belong to other files */
 };
 
-#define QFAIL(p, col, ...)                                                  \
-    do {                                                                    \
-        vpci_seterr((p)->err, (p)->line, (col), __VA_ARGS__);               \
-        return -EINVAL;                                                     \
+#define QFAIL(p, col, ...)                                                     \
+    do {                                                                       \
+        vpci_seterr((p)->err, (p)->line, (col), __VA_ARGS__);                  \
+        return -EINVAL;                                                        \
     } while (0)
 
 static bool tis(const struct qtok *t, const char *lit)
@@ -192,11 +192,12 @@ static int device_line(struct qparser *p)
     size_t i = 2;
     if (i < p->nt) {
         if (!tis(&p->t[i], "subsystem"))
-            QFAIL(p, p->t[i].col, "expected 'subsystem' or the end of the "
-                                  "line, found '%s'", tstr(&p->t[i], b));
+            QFAIL(p, p->t[i].col,
+                  "expected 'subsystem' or the end of the "
+                  "line, found '%s'",
+                  tstr(&p->t[i], b));
         if ((r = need(p, i + 1, "SSSS:SSSS")) < 0 ||
-            (r = idpair(p, &p->t[i + 1], &nq.subsys_vendor,
-                        &nq.subsys_id)) < 0)
+            (r = idpair(p, &p->t[i + 1], &nq.subsys_vendor, &nq.subsys_id)) < 0)
             return r;
         nq.has_subsys = true;
         i += 2;
@@ -230,8 +231,9 @@ static int cap_ref(struct qparser *p, size_t i, bool ext, uint16_t *id)
         d = vpci_cap_find_name(ext, name);
     }
     if (!d)
-        QFAIL(p, t->col, "unknown %s '%s': expected a name from "
-                         "vpci-layout(5) or a hex ID",
+        QFAIL(p, t->col,
+              "unknown %s '%s': expected a name from "
+              "vpci-layout(5) or a hex ID",
               ext ? "extended capability" : "capability", tstr(t, b));
     *id = d->id;
     return 0;
@@ -306,8 +308,7 @@ static int action_line(struct qparser *p)
                     (r = num(p, &p->t[i + 1], 20, "a PASID width", &v)) < 0)
                     return r;
                 if (v == 0)
-                    QFAIL(p, p->t[i + 1].col,
-                          "expected a PASID width of 1-20");
+                    QFAIL(p, p->t[i + 1].col, "expected a PASID width of 1-20");
                 a.width = (unsigned)v;
                 i += 2;
             } else if (tis(&p->t[i], "exec")) {
@@ -357,15 +358,14 @@ VPCI_EXPORT int vpci_quirks_parse(const char *text, size_t len,
         pos += n + (nl ? 1 : 0);
         p.line++;
         if (n > MAX_LINE) {
-            vpci_seterr(err, p.line, MAX_LINE + 1,
-                        "line longer than %d bytes", MAX_LINE);
+            vpci_seterr(err, p.line, MAX_LINE + 1, "line longer than %d bytes",
+                        MAX_LINE);
             r = -EINVAL;
             break;
         }
         if (memchr(s, '\0', n)) {
-            vpci_seterr(err, p.line, (unsigned)((const char *)memchr(s, '\0',
-                                                                     n) -
-                                                s) + 1,
+            vpci_seterr(err, p.line,
+                        (unsigned)((const char *)memchr(s, '\0', n) - s) + 1,
                         "unexpected NUL byte");
             r = -EINVAL;
             break;

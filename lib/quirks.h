@@ -13,11 +13,11 @@ enum quirk_kind {
 
 struct quirk_action {
     enum quirk_kind kind;
-    bool ext;     /* hide: extended capability */
-    uint16_t id;  /* hide: capability ID */
-    uint16_t off; /* keep, pasid */
-    uint16_t len; /* keep */
-    bool rw;      /* keep: guest writes go to the device */
+    bool ext;       /* hide: extended capability */
+    uint16_t id;    /* hide: capability ID */
+    uint16_t off;   /* keep, pasid */
+    uint16_t len;   /* keep */
+    bool rw;        /* keep: guest writes go to the device */
     unsigned width; /* pasid: 0 = from the device, else 1..20 */
     int exec, priv; /* pasid: -1 = from the device, else 0/1 */
     unsigned line;
@@ -39,12 +39,11 @@ struct vpci_quirks {
 
 /* Does quirk q apply to a function with these IDs? */
 static inline bool quirk_matches(const struct quirk *q, uint16_t vendor,
-                                 uint16_t device, uint16_t svid,
-                                 uint16_t sdid)
+                                 uint16_t device, uint16_t svid, uint16_t sdid)
 {
     return q->vendor == vendor && q->device == device &&
-           (!q->has_subsys || (q->subsys_vendor == svid &&
-                               q->subsys_id == sdid));
+           (!q->has_subsys ||
+            (q->subsys_vendor == svid && q->subsys_id == sdid));
 }
 
 #endif

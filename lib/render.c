@@ -88,8 +88,8 @@ VPCI_EXPORT int vpci_render(const struct vpci_layout *l,
     return 0;
 }
 
-VPCI_EXPORT int vpci_render_lspci(const struct vpci_render *r,
-                                  const char *slot, char **ret_text)
+VPCI_EXPORT int vpci_render_lspci(const struct vpci_render *r, const char *slot,
+                                  char **ret_text)
 {
     if (!r || !ret_text ||
         (r->size != VPCI_CFG_SPACE_STD && r->size != VPCI_CFG_SPACE_EXT))
@@ -99,8 +99,8 @@ VPCI_EXPORT int vpci_render_lspci(const struct vpci_render *r,
     /* lspci -F recognises a device by a leading slot; the rest of the line
      * is only for people. */
     strbuf_printf(&sb, "%s Class %02x%02x: Device %04x:%04x\n",
-                  slot && *slot ? slot : "00:00.0", r->val[0x0b],
-                  r->val[0x0a], le_get(r->val, 2), le_get(r->val + 2, 2));
+                  slot && *slot ? slot : "00:00.0", r->val[0x0b], r->val[0x0a],
+                  le_get(r->val, 2), le_get(r->val + 2, 2));
     for (unsigned off = 0; off < r->size; off += 16) {
         strbuf_printf(&sb, "%02x:", off);
         for (unsigned i = 0; i < 16; i++)

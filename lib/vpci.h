@@ -58,8 +58,8 @@ enum vpci_block_kind {
 /*
  * One register (u8/u16/u32) or one run of raw bytes ("bytes N").  All four
  * arrays hold len bytes, little-endian, owned by the field (one allocation
- * starting at val; use the builder functions, never assign them).  For each bit:
- * rw, w1c and phys as in vpci-layout(5); rw and w1c never overlap.
+ * starting at val; use the builder functions, never assign them).  For each
+ * bit: rw, w1c and phys as in vpci-layout(5); rw and w1c never overlap.
  */
 struct vpci_field {
     uint16_t off; /* relative to the block (absolute for header/raw) */
@@ -78,9 +78,9 @@ struct vpci_field {
 
 struct vpci_block {
     enum vpci_block_kind kind;
-    uint16_t off;     /* capability offset; 0 for header and raw */
-    uint16_t id;      /* capability ID (8 bits std, 16 bits ext) */
-    uint8_t version;  /* ecap version (4 bits) */
+    uint16_t off;                 /* capability offset; 0 for header and raw */
+    uint16_t id;                  /* capability ID (8 bits std, 16 bits ext) */
+    uint8_t version;              /* ecap version (4 bits) */
     char name[VPCI_NAME_MAX + 1]; /* table name, or empty if given by id */
     struct vpci_field *fields;
     size_t nfields;
@@ -196,16 +196,14 @@ int vpci_layout_format_unbound(const struct vpci_layout *l, char **ret_text,
                                size_t *ret_len);
 
 /* "sha256:<hex>" of the canonical text without binding. */
-int vpci_layout_hash(const struct vpci_layout *l,
-                     char ret[VPCI_HASH_STRLEN]);
+int vpci_layout_hash(const struct vpci_layout *l, char ret[VPCI_HASH_STRLEN]);
 
 /* "sha256:<hex>" of the guest-observable view (vpci-layout(5)). */
 int vpci_layout_fingerprint(const struct vpci_layout *l,
                             char ret[VPCI_HASH_STRLEN]);
 
 /* SHA-256 of a buffer as "sha256:<hex>". */
-int vpci_sha256_hex(const void *data, size_t len,
-                    char ret[VPCI_HASH_STRLEN]);
+int vpci_sha256_hex(const void *data, size_t len, char ret[VPCI_HASH_STRLEN]);
 
 /*
  * Semantic diff: one line per difference, e.g.
@@ -266,8 +264,7 @@ struct vpci_event {
 
 struct vpci_emu_ops {
     /* Read size (1/2/4) bytes of the physical function at off. */
-    int (*phys_read)(void *opaque, uint16_t off, unsigned size,
-                     uint32_t *ret);
+    int (*phys_read)(void *opaque, uint16_t off, unsigned size, uint32_t *ret);
     /* Write the bits of mask in val to the physical function. */
     int (*phys_write)(void *opaque, uint16_t off, unsigned size, uint32_t val,
                       uint32_t mask);
@@ -368,12 +365,12 @@ int vpci_decode(const uint8_t *cfg, size_t size, struct vpci_decoded *out);
 /* ------------------------------------------------------------------ */
 
 struct vpci_dump_dev {
-    char slot[16]; /* "0000:00:1f.3" (domain added if missing) */
-    char desc[160];  /* rest of the header line */
-    unsigned size;   /* contiguous bytes from 0: 64, 256, 4096, or less */
+    char slot[16];  /* "0000:00:1f.3" (domain added if missing) */
+    char desc[160]; /* rest of the header line */
+    unsigned size;  /* contiguous bytes from 0: 64, 256, 4096, or less */
     uint8_t cfg[VPCI_CFG_SPACE_EXT];
     uint64_t region_size[VPCI_MAX_BARS + 1]; /* from verbose lines; [6] ROM */
-    unsigned line;   /* line of the header */
+    unsigned line;                           /* line of the header */
     size_t nwarnings;
     char warnings[8][128];
 };
@@ -409,8 +406,8 @@ int vpci_policy_from_string(const char *s, enum vpci_policy *ret);
 
 /* A physical function as derive sees it. */
 struct vpci_device {
-    const uint8_t *cfg;  /* raw config bytes */
-    unsigned size;       /* 64, 256, 4096 (or less if partial) */
+    const uint8_t *cfg; /* raw config bytes */
+    unsigned size;      /* 64, 256, 4096 (or less if partial) */
     /* Facts config bytes do not carry (0 = unknown). */
     uint16_t vendor_id, device_id; /* sysfs IDs (a VF reads 0xffff) */
     uint64_t bar_size[VPCI_MAX_BARS];

@@ -157,8 +157,8 @@ int main(int argc, char **argv)
         char copy[4096];
         snprintf(copy, sizeof(copy), "%s", line);
         if ((r = do_line(argv[1], line)) < 0) {
-            fprintf(stderr, "mksysfs: line %u: %s: %s", lineno,
-                    strerror(-r), copy);
+            fprintf(stderr, "mksysfs: line %u: %s: %s", lineno, strerror(-r),
+                    copy);
             return 1;
         }
     }

@@ -279,10 +279,9 @@ static void put32(uint8_t *c, unsigned off, uint32_t v)
 
 static const char *link_speed(unsigned code)
 {
-    static const char *const s[] = {"Unknown",        "2.5 GT/s PCIe",
-                                    "5.0 GT/s PCIe",  "8.0 GT/s PCIe",
-                                    "16.0 GT/s PCIe", "32.0 GT/s PCIe",
-                                    "64.0 GT/s PCIe"};
+    static const char *const s[] = {
+        "Unknown",        "2.5 GT/s PCIe",  "5.0 GT/s PCIe", "8.0 GT/s PCIe",
+        "16.0 GT/s PCIe", "32.0 GT/s PCIe", "64.0 GT/s PCIe"};
     return code < sizeof(s) / sizeof(s[0]) ? s[code] : "Unknown";
 }
 
@@ -327,11 +326,10 @@ static int write_resource(const char *dir, const struct res *r, size_t n)
         } else {
             flags = 0;
         }
-        len += (size_t)snprintf(text + len, sizeof(text) - len,
-                                "0x%016llx 0x%016llx 0x%016llx\n",
-                                (unsigned long long)start,
-                                (unsigned long long)end,
-                                (unsigned long long)flags);
+        len += (size_t)snprintf(
+            text + len, sizeof(text) - len, "0x%016llx 0x%016llx 0x%016llx\n",
+            (unsigned long long)start, (unsigned long long)end,
+            (unsigned long long)flags);
     }
     return write_str(dir, "resource", text);
 }
@@ -366,13 +364,11 @@ static int write_common(const char *dir, const uint8_t *cfg, unsigned size,
     if (e && e->off + 0x14u <= size) {
         uint32_t lnkcap = get32(cfg, e->off + 0x0c);
         uint16_t lnksta = get16(cfg, e->off + 0x12);
-        r |= write_fmt(dir, "max_link_speed", "%s\n",
-                       link_speed(lnkcap & 0xf));
+        r |= write_fmt(dir, "max_link_speed", "%s\n", link_speed(lnkcap & 0xf));
         r |= write_fmt(dir, "max_link_width", "%u\n", (lnkcap >> 4) & 0x3f);
         r |= write_fmt(dir, "current_link_speed", "%s\n",
                        link_speed(lnksta & 0xf));
-        r |= write_fmt(dir, "current_link_width", "%u\n",
-                       (lnksta >> 4) & 0x3f);
+        r |= write_fmt(dir, "current_link_width", "%u\n", (lnksta >> 4) & 0x3f);
     }
     return r ? -EIO : 0;
 }
@@ -606,7 +602,7 @@ int sb_add_dump(const char *root, const char *bdf, const char *dump,
             }
             char vbdf[16], vdir[PATH_MAX], name[32];
             pathf(vbdf, sizeof(vbdf), "%04x:%02x:%02x.%u", dom, rid >> 8,
-                     (rid >> 3) & 0x1f, rid & 7);
+                  (rid >> 3) & 0x1f, rid & 7);
             if ((r = make_func(root, parent, vbdf, vdir)) < 0)
                 goto out;
             pathf(path, sizeof(path), "%s/config", vdir);

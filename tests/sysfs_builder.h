@@ -20,16 +20,16 @@
 #define SB_GROUP_AUTO (-2) /* a private group of its own */
 
 struct sb_func_opts {
-    unsigned index;          /* device of the dump, 1-based (0 = first) */
-    const char *driver;      /* NULL: the dump's "Kernel driver in use" */
-    int group;               /* a group number, SB_GROUP_NONE or _AUTO */
-    int numa;                /* written as numa_node (-1 = unknown) */
-    unsigned nvfs;           /* VFs to create (needs SR-IOV in the dump) */
-    unsigned total_vfs;      /* override TotalVFs (0 = the dump's) */
-    const char *vf_driver;   /* driver of the VFs (NULL = none) */
-    int vf_group;            /* SB_GROUP_AUTO (private), _NONE, or one
-                                group number shared by all VFs */
-    uint64_t vf_bar_size;    /* size of each VF BAR (0 = 16 KiB) */
+    unsigned index;        /* device of the dump, 1-based (0 = first) */
+    const char *driver;    /* NULL: the dump's "Kernel driver in use" */
+    int group;             /* a group number, SB_GROUP_NONE or _AUTO */
+    int numa;              /* written as numa_node (-1 = unknown) */
+    unsigned nvfs;         /* VFs to create (needs SR-IOV in the dump) */
+    unsigned total_vfs;    /* override TotalVFs (0 = the dump's) */
+    const char *vf_driver; /* driver of the VFs (NULL = none) */
+    int vf_group;          /* SB_GROUP_AUTO (private), _NONE, or one
+                              group number shared by all VFs */
+    uint64_t vf_bar_size;  /* size of each VF BAR (0 = 16 KiB) */
 };
 
 void sb_opts_init(struct sb_func_opts *o);

@@ -1853,7 +1853,6 @@ END_TEST
 /* ------------------------------------------------------------ decode: random
  */
 
-
 START_TEST(test_decode_random)
 {
     size_t ntab;

@@ -1486,7 +1486,6 @@ END_TEST
 
 /* ------------------------------------------------------------ random */
 
-
 /* Random bytes shaped like config space: chains of known capabilities
  * with random contents, broken pointers now and then. */
 static void random_space(uint8_t *c, unsigned size)
@@ -1513,7 +1512,8 @@ static void random_space(uint8_t *c, unsigned size)
     for (unsigned k = 0; k < nstd && p + 2 <= size; k++) {
         const struct vpci_cap_def *d = &tab[tu_rand() % ntab];
         c[p] = !d->ext ? (uint8_t)d->id : 0x10;
-        unsigned next = tu_rand() % 5 ? 0x40 + 4 * (tu_rand() % 48) : tu_rand() & 0xff;
+        unsigned next =
+            tu_rand() % 5 ? 0x40 + 4 * (tu_rand() % 48) : tu_rand() & 0xff;
         c[p + 1] = (uint8_t)next;
         p = next & 0xfc;
         if (p < 0x40)
@@ -1524,7 +1524,8 @@ static void random_space(uint8_t *c, unsigned size)
         for (unsigned k = 0; k < 16 && e + 4 <= size; k++) {
             const struct vpci_cap_def *d = &tab[tu_rand() % ntab];
             uint16_t id = d->ext ? d->id : (uint16_t)tu_rand();
-            unsigned nx = tu_rand() % 6 ? 0x100 + 4 * (tu_rand() % 960) : tu_rand();
+            unsigned nx =
+                tu_rand() % 6 ? 0x100 + 4 * (tu_rand() % 960) : tu_rand();
             uint32_t h = id | (tu_rand() & 0xf) << 16 | (nx & 0xfff) << 20;
             for (int b = 0; b < 4; b++)
                 c[e + b] = (uint8_t)(h >> (8 * b));
@@ -1591,15 +1592,16 @@ START_TEST(test_derive_random)
             dev.bar_type[i] = (enum vpci_bar_type)(tu_rand() % 4);
             dev.bar_prefetch[i] = tu_rand() % 2;
         }
-        dev.rom_size = tu_rand() % 2 ? 1ull << (tu_rand() % 30) : tu_rand() % 4096;
+        dev.rom_size =
+            tu_rand() % 2 ? 1ull << (tu_rand() % 30) : tu_rand() % 4096;
         dev.is_vf = tu_rand() % 8 == 0;
         for (int p = 0; p < 2; p++) {
             enum vpci_policy pol = p ? VPCI_POLICY_VFIO : VPCI_POLICY_IDENTITY;
             struct vpci_layout *l = NULL;
             struct vpci_error err = {0};
             struct vpci_derive_notes notes;
-            int r =
-                vpci_derive(&dev, pol, tu_rand() % 2 ? q : NULL, &l, &notes, &err);
+            int r = vpci_derive(&dev, pol, tu_rand() % 2 ? q : NULL, &l, &notes,
+                                &err);
             ck_assert_msg(r == 0, "random %d (size %u, %s): %s", iter, size,
                           p ? "vfio" : "identity", err.msg);
             ck_assert_int_eq(vpci_layout_validate(l, &err), 0);

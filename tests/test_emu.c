@@ -29,8 +29,7 @@ struct fake {
     uint32_t cmd_in_cb[16]; /* command register read from inside the cb */
 };
 
-static int fake_read(void *opaque, uint16_t off, unsigned size,
-                     uint32_t *ret)
+static int fake_read(void *opaque, uint16_t off, unsigned size, uint32_t *ret)
 {
     struct fake *f = opaque;
     f->nread++;
@@ -58,8 +57,8 @@ static int fake_write(void *opaque, uint16_t off, unsigned size, uint32_t val,
     f->w_mask = mask;
     for (unsigned i = 0; i < size; i++) {
         uint8_t m = (uint8_t)(mask >> (8 * i));
-        f->hw[off + i] = (uint8_t)((f->hw[off + i] & ~m) |
-                                   ((val >> (8 * i)) & m));
+        f->hw[off + i] =
+            (uint8_t)((f->hw[off + i] & ~m) | ((val >> (8 * i)) & m));
     }
     return f->write_rc;
 }
@@ -75,8 +74,7 @@ static void fake_event(void *opaque, const struct vpci_event *ev)
     f->nev++;
 }
 
-static const struct vpci_emu_ops fake_ops = {fake_read, fake_write,
-                                             fake_event};
+static const struct vpci_emu_ops fake_ops = {fake_read, fake_write, fake_event};
 
 static struct vpci_layout *mk(unsigned space, unsigned header_type)
 {
@@ -89,8 +87,8 @@ static struct vpci_layout *mk(unsigned space, unsigned header_type)
 static size_t blk(struct vpci_layout *l, enum vpci_block_kind kind,
                   unsigned off, unsigned id)
 {
-    ck_assert_int_eq(vpci_layout_add_block(l, kind, (uint16_t)off,
-                                           (uint16_t)id, 0, "", NULL),
+    ck_assert_int_eq(vpci_layout_add_block(l, kind, (uint16_t)off, (uint16_t)id,
+                                           0, "", NULL),
                      0);
     return l->nblocks - 1;
 }
@@ -98,8 +96,8 @@ static size_t blk(struct vpci_layout *l, enum vpci_block_kind kind,
 static void reg(struct vpci_layout *l, size_t b, unsigned off, unsigned len,
                 uint32_t val, uint32_t rw, uint32_t w1c, uint32_t phys)
 {
-    ck_assert_int_eq(vpci_block_add_reg(&l->blocks[b], (uint16_t)off, len,
-                                        "f", val, rw, w1c, phys),
+    ck_assert_int_eq(vpci_block_add_reg(&l->blocks[b], (uint16_t)off, len, "f",
+                                        val, rw, w1c, phys),
                      0);
 }
 
@@ -151,8 +149,7 @@ static struct vpci_layout *ro_layout(void)
     for (unsigned i = 0; i < 16; i++)
         v[i] = (uint8_t)(0x11 * i + 3);
     ck_assert_int_eq(
-        vpci_block_add_bytes(&l->blocks[r], 0x40, 16, v, NULL, NULL, NULL),
-        0);
+        vpci_block_add_bytes(&l->blocks[r], 0x40, 16, v, NULL, NULL, NULL), 0);
     return l;
 }
 
@@ -442,8 +439,7 @@ START_TEST(test_phys_no_ops)
     for (int variant = 0; variant < 2; variant++) {
         struct vpci_emu *e = NULL;
         static const struct vpci_emu_ops none = {NULL, NULL, NULL};
-        ck_assert_int_eq(
-            vpci_emu_new(l, variant ? &none : NULL, NULL, &e), 0);
+        ck_assert_int_eq(vpci_emu_new(l, variant ? &none : NULL, NULL, &e), 0);
         EQX(rd(e, 0x40, 4), 0x11003044);
         wr(e, 0x50, 4, 0xffffffff);
         EQX(rd(e, 0x50, 4), 0x0000f0f0);
@@ -698,14 +694,10 @@ START_TEST(test_bar_bad_geometry)
         uint32_t rom;
     } bad[] = {
         {0, 5, VPCI_BAR_MEM64, 4096, 0}, /* no upper half */
-        {1, 1, VPCI_BAR_MEM64, 4096, 0},
-        {0, 0, VPCI_BAR_MEM32, 3000, 0},
-        {0, 0, VPCI_BAR_MEM32, 8, 0},
-        {0, 0, VPCI_BAR_IO, 2, 0},
-        {0, 0, VPCI_BAR_MEM32, 0, 0},
-        {0, 0, (enum vpci_bar_type)9, 4096, 0},
-        {0, 0, VPCI_BAR_NONE, 0, 1024},
-        {0, 0, VPCI_BAR_NONE, 0, 3 << 11},
+        {1, 1, VPCI_BAR_MEM64, 4096, 0}, {0, 0, VPCI_BAR_MEM32, 3000, 0},
+        {0, 0, VPCI_BAR_MEM32, 8, 0},    {0, 0, VPCI_BAR_IO, 2, 0},
+        {0, 0, VPCI_BAR_MEM32, 0, 0},    {0, 0, (enum vpci_bar_type)9, 4096, 0},
+        {0, 0, VPCI_BAR_NONE, 0, 1024},  {0, 0, VPCI_BAR_NONE, 0, 3 << 11},
     };
     for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
         struct vpci_layout *l = mk(VPCI_CFG_SPACE_STD, bad[k].ht);
@@ -823,9 +815,8 @@ START_TEST(test_ev_msix)
         uint32_t w, a, b;
         bool ev;
     } steps[] = {
-        {0x8000, 1, 0, true},  {0xc000, 1, 1, true},
-        {0x4000, 0, 1, true},  {0x4000, 0, 0, false},
-        {0x3fff, 0, 0, true},  {0x0000, 0, 0, false},
+        {0x8000, 1, 0, true},  {0xc000, 1, 1, true}, {0x4000, 0, 1, true},
+        {0x4000, 0, 0, false}, {0x3fff, 0, 0, true}, {0x0000, 0, 0, false},
     };
     size_t n = 0;
     for (size_t k = 0; k < sizeof(steps) / sizeof(steps[0]); k++) {
@@ -1003,18 +994,18 @@ START_TEST(test_invalid_access)
     static const struct {
         unsigned off, size;
     } bad[] = {
-        {0x40, 0}, {0x40, 3}, {0x40, 5}, {0x40, 8},   {0x41, 2},
-        {0x42, 4}, {0x41, 4}, {0x43, 2}, {0x100, 1},  {0x100, 4},
+        {0x40, 0},  {0x40, 3},   {0x40, 5},   {0x40, 8},  {0x41, 2},
+        {0x42, 4},  {0x41, 4},   {0x43, 2},   {0x100, 1}, {0x100, 4},
         {0xfff, 1}, {0xfffc, 4}, {0xffff, 1}, {0xfe, 4},
     };
     for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
         uint32_t v = 0x5a5a5a5a;
-        ck_assert_msg(vpci_emu_read(e, (uint16_t)bad[k].off, bad[k].size,
-                                    &v) == -EINVAL,
+        ck_assert_msg(vpci_emu_read(e, (uint16_t)bad[k].off, bad[k].size, &v) ==
+                          -EINVAL,
                       "read case %zu", k);
         EQX(v, 0x5a5a5a5a);
-        ck_assert_msg(vpci_emu_write(e, (uint16_t)bad[k].off, bad[k].size,
-                                     0) == -EINVAL,
+        ck_assert_msg(vpci_emu_write(e, (uint16_t)bad[k].off, bad[k].size, 0) ==
+                          -EINVAL,
                       "write case %zu", k);
     }
     EQX(rd(e, 0x40, 4), 0x11223344);
@@ -1184,9 +1175,9 @@ static void run_differential(uint64_t seed, unsigned space, unsigned nops)
         f.hw[o] = m.hw[o] = (uint8_t)tu_rand();
 
     struct vpci_layout *l = mk(space, 0);
-    ck_assert_int_eq(vpci_block_add_bytes(&l->blocks[0], 0, 64, m.val, m.rw,
-                                          m.w1c, m.phys),
-                     0);
+    ck_assert_int_eq(
+        vpci_block_add_bytes(&l->blocks[0], 0, 64, m.val, m.rw, m.w1c, m.phys),
+        0);
     size_t r = blk(l, VPCI_BLOCK_RAW, 0, 0);
     ck_assert_int_eq(vpci_block_add_bytes(&l->blocks[r], 64, described - 64,
                                           m.val + 64, m.rw + 64, m.w1c + 64,
@@ -1220,8 +1211,7 @@ static void run_differential(uint64_t seed, unsigned space, unsigned nops)
             uint32_t v = tu_rand();
             if (size < 4)
                 v &= (1u << (8 * size)) - 1;
-            uint16_t old_cmd = (uint16_t)(m.guest_cmd[0] |
-                                          m.guest_cmd[1] << 8);
+            uint16_t old_cmd = (uint16_t)(m.guest_cmd[0] | m.guest_cmd[1] << 8);
             uint32_t fwd = ref_write(&m, off, size, v);
             wr(e, off, size, v);
             ck_assert_msg(f.nwrite == nw + (fwd ? 1u : 0u),
@@ -1235,8 +1225,7 @@ static void run_differential(uint64_t seed, unsigned space, unsigned nops)
                               seed, n, f.w_off, f.w_size, f.w_val, f.w_mask,
                               off, size, v, fwd);
             }
-            uint16_t new_cmd = (uint16_t)(m.guest_cmd[0] |
-                                          m.guest_cmd[1] << 8);
+            uint16_t new_cmd = (uint16_t)(m.guest_cmd[0] | m.guest_cmd[1] << 8);
             if (old_cmd != new_cmd) {
                 ck_assert_uint_eq(f.nev, nev + 1);
                 EQX(f.ev[nev].kind, VPCI_EV_COMMAND);
@@ -1257,8 +1246,7 @@ static void run_differential(uint64_t seed, unsigned space, unsigned nops)
             uint32_t v = 0;
             ck_assert_int_eq(vpci_emu_write(e, (uint16_t)boff, 4, tu_rand()),
                              -EINVAL);
-            ck_assert_int_eq(vpci_emu_read(e, (uint16_t)off, 3, &v),
-                             -EINVAL);
+            ck_assert_int_eq(vpci_emu_read(e, (uint16_t)off, 3, &v), -EINVAL);
             ck_assert_uint_eq(f.nwrite, nw);
         } else {
             vpci_emu_reset(e);

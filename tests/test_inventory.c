@@ -227,25 +227,24 @@ START_TEST(corrupt_inputs)
     add("0000:04:00.0", DWIFI, NULL);
     add("0000:05:00.0", DWIFI, NULL);
     const char *junk = "this is not a resource file\n";
-    ck_assert_int_eq(sb_write_attr(root, "0000:01:00.0", "resource", junk,
-                                   strlen(junk)), 0);
-    ck_assert_int_eq(sb_write_attr(root, "0000:01:00.0", "vendor", "0xzz\n",
-                                   5), 0);
-    ck_assert_int_eq(sb_write_attr(root, "0000:01:00.0", "numa_node", "x\n",
-                                   2), 0);
-    ck_assert_int_eq(sb_write_attr(root, "0000:02:00.0", "config", NULL, 0),
+    ck_assert_int_eq(
+        sb_write_attr(root, "0000:01:00.0", "resource", junk, strlen(junk)), 0);
+    ck_assert_int_eq(sb_write_attr(root, "0000:01:00.0", "vendor", "0xzz\n", 5),
                      0);
-    ck_assert_int_eq(sb_write_attr(root, "0000:03:00.0", "config", "\x8c",
-                                   1), 0);
+    ck_assert_int_eq(sb_write_attr(root, "0000:01:00.0", "numa_node", "x\n", 2),
+                     0);
+    ck_assert_int_eq(sb_write_attr(root, "0000:02:00.0", "config", NULL, 0), 0);
+    ck_assert_int_eq(sb_write_attr(root, "0000:03:00.0", "config", "\x8c", 1),
+                     0);
     char big[600];
     memset(big, '7', sizeof(big));
-    ck_assert_int_eq(sb_write_attr(root, "0000:04:00.0", "class", big,
-                                   sizeof(big)), 0);
+    ck_assert_int_eq(
+        sb_write_attr(root, "0000:04:00.0", "class", big, sizeof(big)), 0);
     /* a function that vanished, its link left behind */
     char dir[PATH_MAX + 64], link[PATH_MAX + 64];
     snprintf(link, sizeof(link), "%s/bus/pci/devices/0000:06:00.0", root);
-    ck_assert_int_eq(symlink("../../../devices/pci0000:06/0000:06:00.0",
-                             link), 0);
+    ck_assert_int_eq(symlink("../../../devices/pci0000:06/0000:06:00.0", link),
+                     0);
     /* a stray entry that is no BDF */
     snprintf(dir, sizeof(dir), "%s/bus/pci/devices/garbage", root);
     ck_assert_int_eq(mkdir(dir, 0755), 0);
@@ -309,9 +308,11 @@ START_TEST(vf_removed_while_pf_read)
     sb_opts_init(&o);
     o.nvfs = 3;
     add("0000:3b:00.0", D82576, &o);
-    add("0000:6b:00.0", D0D93, &(struct sb_func_opts){
-        .group = SB_GROUP_AUTO, .numa = -1, .nvfs = 1,
-        .vf_group = SB_GROUP_AUTO});
+    add("0000:6b:00.0", D0D93,
+        &(struct sb_func_opts){.group = SB_GROUP_AUTO,
+                               .numa = -1,
+                               .nvfs = 1,
+                               .vf_group = SB_GROUP_AUTO});
     ck_assert_int_eq(sb_remove_func(root, "0000:3c:10.2"), 0);
     /* and a PF gone while its VF stays */
     ck_assert_int_eq(sb_remove_func(root, "0000:6b:00.0"), 0);
@@ -389,8 +390,7 @@ END_TEST
 START_TEST(missing_root)
 {
     struct inv_host *h = NULL;
-    ck_assert_int_eq(vpcid_inventory_scan("/nonexistent/sysfs", &h),
-                     -ENOENT);
+    ck_assert_int_eq(vpcid_inventory_scan("/nonexistent/sysfs", &h), -ENOENT);
     ck_assert_ptr_null(h);
 }
 END_TEST

@@ -18,8 +18,8 @@ static void derive_check(const uint8_t *cfg, unsigned n)
         struct vpci_device dev = {.cfg = cfg, .size = n};
         struct vpci_layout *l = NULL;
         struct vpci_error err;
-        if (vpci_derive(&dev, p ? VPCI_POLICY_IDENTITY : VPCI_POLICY_VFIO,
-                        NULL, &l, NULL, &err) < 0)
+        if (vpci_derive(&dev, p ? VPCI_POLICY_IDENTITY : VPCI_POLICY_VFIO, NULL,
+                        &l, NULL, &err) < 0)
             continue;
         if (vpci_layout_validate(l, &err) < 0)
             abort();
@@ -56,8 +56,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct vpci_error err;
     if (vpci_dump_parse((const char *)data, size, &devs, &ndevs, &err) == 0) {
         for (size_t i = 0; i < ndevs && i < 4; i++)
-            if (devs[i].size >= 64 && vpci_decode(devs[i].cfg, devs[i].size,
-                                                  &dec) >= 0)
+            if (devs[i].size >= 64 &&
+                vpci_decode(devs[i].cfg, devs[i].size, &dec) >= 0)
                 derive_check(devs[i].cfg, devs[i].size);
         free(devs);
     }
