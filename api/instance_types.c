@@ -1,0 +1,2 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+typedef int vpcid_instance_types_unused;

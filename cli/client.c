@@ -1,0 +1,3 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+#include "client.h"
+typedef int vpcictl_client_unused;
