@@ -34,6 +34,12 @@ void strbuf_vprintf(struct strbuf *sb, const char *fmt, va_list ap)
 /* Lowercase hex, zero-padded to digits; n spaces. */
 void strbuf_hex(struct strbuf *sb, uint64_t v, unsigned digits);
 void strbuf_pad(struct strbuf *sb, size_t n);
+/* Decimal, no padding. */
+void strbuf_dec(struct strbuf *sb, uint64_t v);
+/* Room to write up to n bytes in place (NULL once oom); strbuf_commit
+ * then keeps the first used of them. */
+char *strbuf_room(struct strbuf *sb, size_t n);
+void strbuf_commit(struct strbuf *sb, size_t used);
 /* Hand the buffer to the caller (never NULL unless oom): 0 or -ENOMEM. */
 int strbuf_detach(struct strbuf *sb, char **ret, size_t *ret_len);
 void strbuf_release(struct strbuf *sb);

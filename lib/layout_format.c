@@ -15,21 +15,17 @@
 
 #define NAME_COLUMN 20
 
-static const char *width_kw(unsigned len)
-{
-    return len == 1 ? "u8" : len == 2 ? "u16" : "u32";
-}
+static const char hx[] = "0123456789abcdef";
 
 static void emit_bytes(struct strbuf *sb, const uint8_t *p, unsigned n)
 {
-    static const char hex[] = "0123456789abcdef";
     char tmp[3 * 64];
     while (n) {
         unsigned chunk = n > 64 ? 64 : n;
         for (unsigned i = 0; i < chunk; i++) {
             tmp[3 * i] = ' ';
-            tmp[3 * i + 1] = hex[p[i] >> 4];
-            tmp[3 * i + 2] = hex[p[i] & 15];
+            tmp[3 * i + 1] = hx[p[i] >> 4];
+            tmp[3 * i + 2] = hx[p[i] & 15];
         }
         strbuf_append(sb, tmp, 3 * chunk);
         p += chunk;
@@ -52,68 +48,79 @@ static void emit_off(struct strbuf *sb, unsigned off)
     strbuf_hex(sb, off, 2);
 }
 
-/* Fields are most of a layout: they are written without printf, which
- * made formatting (and so hashing) several times slower. */
+/* The longest register line: "  0xOFF u16 " (12), a name padded to at
+ * least column 20 (33), "0xVALUE" (10), three masks "  phys 0xMASK" (51)
+ * and the newline. */
+#define REG_LINE_MAX 107
+
+/* "0x" and v in lowercase hex, exactly digits long; returns the end. */
+static char *put_hex(char *p, uint32_t v, unsigned digits)
+{
+    *p++ = '0';
+    *p++ = 'x';
+    for (unsigned i = digits; i-- > 0;)
+        *p++ = hx[(v >> (4 * i)) & 15];
+    return p;
+}
+
+/* "  0xOFF uNN NAME<pad> 0xVAL", then "  rw 0x..", "  w1c 0x..",
+ * "  phys 0x.." when non-zero.  Fields are most of a layout, so the line
+ * is written in place without printf, which made formatting (and so
+ * hashing) several times slower. */
+static void emit_reg(struct strbuf *sb, const struct vpci_field *f)
+{
+    static const char *const kw[3] = {"  rw ", "  w1c ", "  phys "};
+    static const uint8_t kwlen[3] = {5, 6, 7};
+    char *line = strbuf_room(sb, REG_LINE_MAX);
+    if (!line)
+        return;
+    char *p = line;
+    /* A register is at most 4 bytes (vpci_block_add_reg). */
+    unsigned digits = 2u * (f->len < 4 ? f->len : 4);
+    const char *w = f->len == 1 ? " u8  " : f->len == 2 ? " u16 " : " u32 ";
+    size_t nl = strlen(f->name);
+    memcpy(p, "  0x", 4);
+    p += 4;
+    unsigned od = f->off > 0xff ? 3 : 2;
+    for (unsigned i = od; i-- > 0;)
+        *p++ = hx[(f->off >> (4 * i)) & 15];
+    memcpy(p, w, 5);
+    p += 5;
+    memcpy(p, f->name, nl);
+    p += nl;
+    size_t pad = (nl < NAME_COLUMN ? NAME_COLUMN - nl : 0) + 1;
+    memset(p, ' ', pad);
+    p += pad;
+    p = put_hex(p, le_get(f->val, f->len), digits);
+    const uint8_t *m[3] = {f->rw, f->w1c, f->phys};
+    for (int k = 0; k < 3; k++) {
+        uint32_t v = le_get(m[k], f->len);
+        if (!v)
+            continue;
+        memcpy(p, kw[k], kwlen[k]);
+        p = put_hex(p + kwlen[k], v, digits);
+    }
+    *p++ = '\n';
+    strbuf_commit(sb, (size_t)(p - line));
+}
+
 static void emit_field(struct strbuf *sb, const struct vpci_field *f)
 {
     static const char *const kw[3] = {"  rw", "  w1c", "  phys"};
     const uint8_t *m[3] = {f->rw, f->w1c, f->phys};
-    if (f->is_bytes) {
-        emit_off(sb, f->off);
-        char num[8];
-        size_t n = 0;
-        for (unsigned v = f->len; v; v /= 10)
-            num[sizeof(num) - 1 - n++] = (char)('0' + v % 10);
-        strbuf_append(sb, " bytes ", 7);
-        strbuf_append(sb, num + sizeof(num) - n, n);
-        emit_bytes(sb, f->val, f->len);
-        for (int k = 0; k < 3; k++) {
-            if (all_zero(m[k], f->len))
-                continue;
-            strbuf_puts(sb, kw[k]);
-            emit_bytes(sb, m[k], f->len);
-        }
-    } else {
-        /* One register line, built in place: "  0xOFF uNN  NAME  0xVAL"
-         * then "  rw 0x..", "  w1c 0x..", "  phys 0x.." when non-zero. */
-        static const char hx[] = "0123456789abcdef";
-        char line[160];
-        size_t n = 0;
-        unsigned digits = 2u * f->len;
-        const char *w = width_kw(f->len);
-        size_t wl = strlen(w), nl = strlen(f->name);
-        memcpy(line, "  0x", 4);
-        n = 4;
-        unsigned od = f->off > 0xff ? 3 : 2;
-        for (unsigned i = od; i-- > 0;)
-            line[n++] = hx[(f->off >> (4 * i)) & 15];
-        line[n++] = ' ';
-        memcpy(line + n, w, wl);
-        n += wl;
-        memset(line + n, ' ', 4 - wl);
-        n += 4 - wl;
-        memcpy(line + n, f->name, nl);
-        n += nl;
-        size_t pad = (nl < NAME_COLUMN ? NAME_COLUMN - nl : 0) + 1;
-        memset(line + n, ' ', pad);
-        n += pad;
-        uint32_t v[4] = {le_get(f->val, f->len), le_get(f->rw, f->len),
-                         le_get(f->w1c, f->len), le_get(f->phys, f->len)};
-        for (int k = 0; k < 4; k++) {
-            if (k > 0) {
-                if (!v[k])
-                    continue;
-                size_t kl = strlen(kw[k - 1]);
-                memcpy(line + n, kw[k - 1], kl);
-                n += kl;
-                line[n++] = ' ';
-            }
-            line[n++] = '0';
-            line[n++] = 'x';
-            for (unsigned i = digits; i-- > 0;)
-                line[n++] = hx[(v[k] >> (4 * i)) & 15];
-        }
-        strbuf_append(sb, line, n);
+    if (!f->is_bytes) {
+        emit_reg(sb, f);
+        return;
+    }
+    emit_off(sb, f->off);
+    strbuf_append(sb, " bytes ", 7);
+    strbuf_dec(sb, f->len);
+    emit_bytes(sb, f->val, f->len);
+    for (int k = 0; k < 3; k++) {
+        if (all_zero(m[k], f->len))
+            continue;
+        strbuf_puts(sb, kw[k]);
+        emit_bytes(sb, m[k], f->len);
     }
     strbuf_append(sb, "\n", 1);
 }
@@ -130,7 +137,9 @@ static int emit_block(struct strbuf *sb, const struct vpci_layout *l,
 {
     switch (b->kind) {
     case VPCI_BLOCK_HEADER:
-        strbuf_printf(sb, "header type%u\n", l->header_type);
+        strbuf_append(sb, "header type", 11);
+        strbuf_dec(sb, l->header_type);
+        strbuf_append(sb, "\n", 1);
         break;
     case VPCI_BLOCK_CAP:
     case VPCI_BLOCK_ECAP: {
@@ -212,12 +221,17 @@ static int emit_stmts(struct strbuf *sb, const char *title,
         keys[i].rank = vpci_stmt_rank(binding, st[i].key);
     }
     qsort(keys, n, sizeof(*keys), cmp_stmt);
-    strbuf_printf(sb, "\n%s\n", title);
+    strbuf_append(sb, "\n", 1);
+    strbuf_puts(sb, title);
+    strbuf_append(sb, "\n", 1);
     for (size_t i = 0; i < n; i++) {
-        strbuf_printf(sb, "  %s", keys[i].s->key);
-        for (size_t j = 0; j < keys[i].s->nargs; j++)
-            strbuf_printf(sb, " %s", keys[i].s->args[j]);
-        strbuf_puts(sb, "\n");
+        strbuf_append(sb, "  ", 2);
+        strbuf_puts(sb, keys[i].s->key);
+        for (size_t j = 0; j < keys[i].s->nargs; j++) {
+            strbuf_append(sb, " ", 1);
+            strbuf_puts(sb, keys[i].s->args[j]);
+        }
+        strbuf_append(sb, "\n", 1);
     }
     free(keys);
     return 0;
@@ -252,7 +266,11 @@ static int format(const struct vpci_layout *l, bool with_binding,
     for (size_t i = 0; i < l->nblocks; i++)
         nf += l->blocks[i].nfields + 2;
     strbuf_grow(&sb, 64 * nf + 256);
-    strbuf_printf(&sb, "vpci-layout %u\nspace %u\n\n", l->format, l->space);
+    strbuf_append(&sb, "vpci-layout ", 12);
+    strbuf_dec(&sb, l->format);
+    strbuf_append(&sb, "\nspace ", 7);
+    strbuf_dec(&sb, l->space);
+    strbuf_append(&sb, "\n\n", 2);
     if ((r = emit_block(&sb, l, &l->blocks[0])) < 0)
         goto out;
     strbuf_puts(&sb, "\n");
@@ -260,18 +278,30 @@ static int format(const struct vpci_layout *l, bool with_binding,
         const struct vpci_bar *b = &l->bars[i];
         if (b->type == VPCI_BAR_NONE)
             continue;
-        strbuf_printf(
-            &sb, "bar %u %s%s size 0x%llx", i, vpci_bar_type_name(b->type),
-            b->prefetch ? " prefetch" : "", (unsigned long long)b->size);
-        if (b->from >= 0)
-            strbuf_printf(&sb, " from %d", b->from);
-        strbuf_puts(&sb, "\n");
+        /* "bar N TYPE[ prefetch] size 0xS[ from M]" */
+        strbuf_append(&sb, "bar ", 4);
+        strbuf_dec(&sb, i);
+        strbuf_append(&sb, " ", 1);
+        strbuf_puts(&sb, vpci_bar_type_name(b->type));
+        if (b->prefetch)
+            strbuf_append(&sb, " prefetch", 9);
+        strbuf_append(&sb, " size 0x", 8);
+        strbuf_hex(&sb, b->size, 1);
+        if (b->from >= 0) {
+            strbuf_append(&sb, " from ", 6);
+            strbuf_dec(&sb, (unsigned)b->from);
+        }
+        strbuf_append(&sb, "\n", 1);
     }
-    if (l->rom.size)
-        strbuf_printf(&sb, "rom size 0x%x%s\n", l->rom.size,
-                      l->rom.from_phys ? " from rom" : "");
-    else
+    if (l->rom.size) {
+        strbuf_append(&sb, "rom size 0x", 11);
+        strbuf_hex(&sb, l->rom.size, 1);
+        if (l->rom.from_phys)
+            strbuf_append(&sb, " from rom", 9);
+        strbuf_append(&sb, "\n", 1);
+    } else {
         strbuf_puts(&sb, "rom none\n");
+    }
     static const enum vpci_block_kind order[] = {
         VPCI_BLOCK_CAP, VPCI_BLOCK_ECAP, VPCI_BLOCK_RAW};
     for (size_t k = 0; k < ARRAY_SIZE(order); k++) {

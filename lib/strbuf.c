@@ -110,6 +110,30 @@ void strbuf_pad(struct strbuf *sb, size_t n)
     sb->buf[sb->len] = '\0';
 }
 
+void strbuf_dec(struct strbuf *sb, uint64_t v)
+{
+    char tmp[20];
+    size_t n = 0;
+    do {
+        tmp[sizeof(tmp) - 1 - n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    strbuf_append(sb, tmp + sizeof(tmp) - n, n);
+}
+
+char *strbuf_room(struct strbuf *sb, size_t n)
+{
+    return strbuf_reserve(sb, n) ? sb->buf + sb->len : NULL;
+}
+
+void strbuf_commit(struct strbuf *sb, size_t used)
+{
+    if (sb->oom)
+        return;
+    sb->len += used;
+    sb->buf[sb->len] = '\0';
+}
+
 void strbuf_printf(struct strbuf *sb, const char *fmt, ...)
 {
     va_list ap;
