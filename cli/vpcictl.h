@@ -2,7 +2,9 @@
 #ifndef VPCICTL_H
 #define VPCICTL_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 /* Exit codes (vpcictl(1)). */
 #define EXIT_OK 0
@@ -17,6 +19,24 @@ int vpcictl_write_file(const char *path, const char *data, size_t len);
 
 int vpcictl_cmd_layout(int argc, char **argv);
 int vpcictl_cmd_host(int argc, char **argv);
+
+/* Options of the REST verbs (devices, types), given before or after the
+ * verb.  NULL / false when not given. */
+struct vpcictl_remote_opts {
+    const char *connect;    /* --connect unix:PATH|http://HOST:PORT */
+    const char *token_file; /* --token-file FILE */
+    const char *output;     /* -o table|json */
+};
+
+/* If argv[*i] is one of the options above, store it, advance *i past it
+ * and its argument and return 1; 0 when it is not one of them; -1 after
+ * printing a usage error (missing argument). */
+int vpcictl_remote_option(struct vpcictl_remote_opts *o, int argc, char **argv,
+                          int *i);
+/* Run a REST verb: argv[0] is "devices" or "types". */
+int vpcictl_cmd_remote(struct vpcictl_remote_opts *o, int argc, char **argv);
+bool vpcictl_is_remote_verb(const char *verb);
+void vpcictl_remote_help(FILE *f);
 
 struct inv_host;
 /* Scan the host's (or a fixture tree's) PCI functions, printing host-level
