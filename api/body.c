@@ -1,2 +1,194 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-typedef int vpcid_body_unused;
+/* The shared readers of request bodies, query strings and headers. */
+#include <microhttpd.h>
+#include <string.h>
+
+#include "api.h"
+
+/* Nesting depth of a JSON text, counted before jansson sees it so that a
+ * deeply nested body costs nothing; strings are skipped. */
+static int json_depth(const char *s, size_t len)
+{
+    int depth = 0, max = 0;
+    bool in_str = false;
+    for (size_t i = 0; i < len; i++) {
+        char c = s[i];
+        if (in_str) {
+            if (c == '\\')
+                i++;
+            else if (c == '"')
+                in_str = false;
+        } else if (c == '"') {
+            in_str = true;
+        } else if (c == '{' || c == '[') {
+            if (++depth > max)
+                max = depth;
+        } else if (c == '}' || c == ']') {
+            depth--;
+        }
+    }
+    return max;
+}
+
+static bool has_control(const char *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x20 || c == 0x7f)
+            return true;
+    }
+    return false;
+}
+
+int api_body_fields(const struct api_request *rq, struct api_reply *out,
+                    const struct api_field *fields, size_t n, json_t **ret_root,
+                    const char **values, size_t *lens)
+{
+    if (!rq->body || rq->body_len == 0) {
+        api_reply_problem(out, rq, PROB_BAD_JSON, NULL,
+                          "the request needs a JSON object body");
+        return -1;
+    }
+    if (json_depth(rq->body, rq->body_len) > API_JSON_DEPTH_MAX) {
+        api_reply_problem(out, rq, PROB_BAD_JSON, NULL,
+                          "JSON nested deeper than %d", API_JSON_DEPTH_MAX);
+        return -1;
+    }
+    json_error_t jerr;
+    json_t *root =
+        json_loadb(rq->body, rq->body_len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!root) {
+        api_reply_problem(out, rq, PROB_BAD_JSON, NULL, "line %d column %d: %s",
+                          jerr.line, jerr.column, jerr.text);
+        return -1;
+    }
+    if (!json_is_object(root)) {
+        json_decref(root);
+        api_reply_problem(out, rq, PROB_BAD_JSON, NULL,
+                          "the body must be a JSON object");
+        return -1;
+    }
+    if (json_object_size(root) > API_JSON_KEYS_MAX) {
+        json_decref(root);
+        api_reply_problem(out, rq, PROB_BAD_JSON, NULL, "more than %d members",
+                          API_JSON_KEYS_MAX);
+        return -1;
+    }
+    const char *key;
+    json_t *val;
+    json_object_foreach(root, key, val)
+    {
+        size_t i;
+        for (i = 0; i < n && strcmp(fields[i].name, key); i++)
+            ;
+        if (i == n) {
+            json_t *extra = json_pack("{s:o}", "field", api_json_text(key));
+            api_reply_problem(out, rq, PROB_BAD_FIELD, extra,
+                              "unknown member \"%.64s\"", key);
+            json_decref(root);
+            return -1;
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        const struct api_field *f = &fields[i];
+        json_t *v = json_object_get(root, f->name);
+        values[i] = NULL;
+        lens[i] = 0;
+        const char *why = NULL;
+        enum api_problem p = PROB_BAD_FIELD;
+        if (!v) {
+            if (f->required)
+                why = "is required";
+        } else if (!json_is_string(v)) {
+            why = "must be a string";
+        } else if (json_string_length(v) > f->max_len) {
+            why = "is too long";
+            p = f->large;
+        } else if (f->text &&
+                   has_control(json_string_value(v), json_string_length(v))) {
+            why = "must not hold control characters";
+        } else if (strlen(json_string_value(v)) != json_string_length(v)) {
+            why = "must not hold NUL characters";
+        } else {
+            values[i] = json_string_value(v);
+            lens[i] = json_string_length(v);
+        }
+        if (why) {
+            json_t *extra = json_pack("{s:s}", "field", f->name);
+            if (p == PROB_BODY_TOO_LARGE)
+                api_reply_problem(out, rq, p, extra,
+                                  "\"%s\" is longer than %zu bytes", f->name,
+                                  f->max_len);
+            else if (!strcmp(why, "is too long"))
+                api_reply_problem(out, rq, p, extra,
+                                  "\"%s\" is longer than %zu bytes", f->name,
+                                  f->max_len);
+            else
+                api_reply_problem(out, rq, p, extra, "\"%s\" %s", f->name, why);
+            json_decref(root);
+            return -1;
+        }
+    }
+    *ret_root = root;
+    return 0;
+}
+
+struct query_scan {
+    const char *const *allowed;
+    const char *bad; /* first offending name */
+    bool repeated;
+    unsigned seen[API_QUERY_MAX];
+    unsigned count;
+};
+
+static enum MHD_Result query_iter(void *cls, enum MHD_ValueKind kind,
+                                  const char *key, const char *value)
+{
+    struct query_scan *q = cls;
+    (void)kind;
+    (void)value;
+    if (++q->count > API_QUERY_MAX) {
+        q->bad = key;
+        return MHD_NO;
+    }
+    for (unsigned i = 0; q->allowed[i]; i++) {
+        if (!strcmp(q->allowed[i], key)) {
+            if (q->seen[i]++) {
+                q->bad = key;
+                q->repeated = true;
+                return MHD_NO;
+            }
+            return MHD_YES;
+        }
+    }
+    q->bad = key;
+    return MHD_NO;
+}
+
+int api_query_check(const struct api_request *rq, struct api_reply *out,
+                    const char *const *allowed)
+{
+    struct query_scan q = {.allowed = allowed};
+    MHD_get_connection_values(rq->conn, MHD_GET_ARGUMENT_KIND, query_iter, &q);
+    if (!q.bad)
+        return 0;
+    if (q.count > API_QUERY_MAX)
+        api_reply_problem(out, rq, PROB_BAD_QUERY, NULL,
+                          "more than %d query parameters", API_QUERY_MAX);
+    else
+        api_reply_problem(out, rq, PROB_BAD_QUERY, NULL,
+                          q.repeated ? "query parameter \"%.64s\" repeated"
+                                     : "unknown query parameter \"%.64s\"",
+                          q.bad);
+    return -1;
+}
+
+const char *api_query(const struct api_request *rq, const char *name)
+{
+    return MHD_lookup_connection_value(rq->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+const char *api_header(const struct api_request *rq, const char *name)
+{
+    return MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND, name);
+}

@@ -1,2 +1,187 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-typedef int vpcid_reply_unused;
+#include "reply.h"
+
+#include <errno.h>
+#include <microhttpd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "store.h"
+
+const struct api_problem_def api_problems[PROB_COUNT] = {
+    [PROB_BAD_JSON] = {"bad-json", 400, "Malformed JSON body"},
+    [PROB_BAD_FIELD] = {"bad-field", 400, "Invalid field"},
+    [PROB_BAD_NAME] = {"bad-name", 400, "Invalid instance type name"},
+    [PROB_BAD_BDF] = {"bad-bdf", 400, "Invalid PCI address"},
+    [PROB_BAD_VERSION] = {"bad-version", 400, "Invalid version"},
+    [PROB_BAD_QUERY] = {"bad-query", 400, "Invalid query parameter"},
+    [PROB_UNAUTHORIZED] = {"unauthorized", 401, "Bearer token required"},
+    [PROB_NOT_FOUND] = {"not-found", 404, "No such resource"},
+    [PROB_DEVICE_NOT_FOUND] = {"device-not-found", 404, "No such device"},
+    [PROB_TYPE_NOT_FOUND] = {"type-not-found", 404, "No such instance type"},
+    [PROB_VERSION_NOT_FOUND] = {"version-not-found", 404, "No such version"},
+    [PROB_METHOD_NOT_ALLOWED] = {"method-not-allowed", 405,
+                                 "Method not allowed"},
+    [PROB_TYPE_EXISTS] = {"type-exists", 409, "Instance type exists"},
+    [PROB_DERIVE_FAILED] = {"derive-failed", 422,
+                            "Cannot derive a layout from the device"},
+    [PROB_BODY_TOO_LARGE] = {"body-too-large", 413, "Request body too large"},
+    [PROB_URI_TOO_LONG] = {"uri-too-long", 414, "Request target too long"},
+    [PROB_UNSUPPORTED_MEDIA_TYPE] = {"unsupported-media-type", 415,
+                                     "Unsupported media type"},
+    [PROB_INVALID_LAYOUT] = {"invalid-layout", 422, "Invalid layout"},
+    [PROB_HEADERS_TOO_LARGE] = {"headers-too-large", 431,
+                                "Request headers too large"},
+    [PROB_INTERNAL] = {"internal", 500, "Internal error"},
+    [PROB_UNAVAILABLE] = {"unavailable", 503, "Service unavailable"},
+};
+
+/* Length of the valid UTF-8 sequence at s (1-4), 0 if none. */
+static size_t utf8_len(const unsigned char *s)
+{
+    if (s[0] < 0x80)
+        return 1;
+    size_t n;
+    unsigned cp;
+    if ((s[0] & 0xe0) == 0xc0) {
+        n = 2;
+        cp = s[0] & 0x1f;
+    } else if ((s[0] & 0xf0) == 0xe0) {
+        n = 3;
+        cp = s[0] & 0x0f;
+    } else if ((s[0] & 0xf8) == 0xf0) {
+        n = 4;
+        cp = s[0] & 0x07;
+    } else {
+        return 0;
+    }
+    for (size_t i = 1; i < n; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        cp = cp << 6 | (s[i] & 0x3f);
+    }
+    static const unsigned min[5] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < min[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return n;
+}
+
+json_t *api_json_text(const char *s)
+{
+    size_t len = strlen(s);
+    char *copy = malloc(len + 1);
+    if (!copy)
+        return NULL;
+    size_t o = 0;
+    const unsigned char *u = (const unsigned char *)s;
+    for (size_t i = 0; i < len;) {
+        size_t n = utf8_len(u + i);
+        if (n == 0 || (n == 1 && (u[i] < 0x20 || u[i] == 0x7f))) {
+            copy[o++] = '?';
+            i++;
+        } else {
+            memcpy(copy + o, s + i, n);
+            o += n;
+            i += n;
+        }
+    }
+    json_t *j = json_stringn(copy, o);
+    free(copy);
+    return j;
+}
+
+void api_reply_header(struct api_reply *out, const char *name,
+                      const char *value)
+{
+    if (out->resp)
+        MHD_add_response_header(out->resp, name, value);
+}
+
+void api_reply_text(struct api_reply *out, unsigned status, const char *ctype,
+                    char *text, size_t len)
+{
+    out->status = status;
+    out->resp =
+        MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
+    if (!out->resp) {
+        free(text);
+        return;
+    }
+    MHD_add_response_header(out->resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+}
+
+static void reply_json_as(struct api_reply *out, unsigned status,
+                          const char *ctype, json_t *body)
+{
+    char *text =
+        body ? json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(body);
+    if (!text) {
+        out->status = 500;
+        out->resp = NULL; /* the server answers a bare 500 */
+        return;
+    }
+    size_t len = strlen(text);
+    char *n = realloc(text, len + 2);
+    if (!n) {
+        free(text);
+        out->status = 500;
+        out->resp = NULL;
+        return;
+    }
+    n[len] = '\n';
+    n[len + 1] = '\0';
+    api_reply_text(out, status, ctype, n, len + 1);
+}
+
+void api_reply_json(struct api_reply *out, unsigned status, json_t *body)
+{
+    reply_json_as(out, status, MIME_JSON, body);
+}
+
+void api_reply_problem(struct api_reply *out, const struct api_request *rq,
+                       enum api_problem p, json_t *extra, const char *fmt, ...)
+{
+    const struct api_problem_def *d = &api_problems[p];
+    char detail[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(detail, sizeof(detail), fmt, ap);
+    va_end(ap);
+    char type[64];
+    snprintf(type, sizeof(type), "urn:vpcid:problem:%s", d->code);
+    json_t *o = json_object();
+    if (o) {
+        json_object_set_new(o, "type", json_string(type));
+        json_object_set_new(o, "title", json_string(d->title));
+        json_object_set_new(o, "status", json_integer(d->status));
+        json_object_set_new(o, "detail", api_json_text(detail));
+        json_object_set_new(o, "code", json_string(d->code));
+        json_object_set_new(o, "instance",
+                            api_json_text(rq && rq->path ? rq->path : ""));
+        if (extra)
+            json_object_update(o, extra);
+    }
+    json_decref(extra);
+    reply_json_as(out, d->status, MIME_PROBLEM, o);
+    if (p == PROB_UNAUTHORIZED)
+        api_reply_header(out, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+                         "Bearer realm=\"vpcid\"");
+    else if (p == PROB_UNAVAILABLE)
+        api_reply_header(out, MHD_HTTP_HEADER_RETRY_AFTER, "1");
+}
+
+void api_reply_store_error(struct api_reply *out, const struct api_request *rq,
+                           int r, const struct store_error *err)
+{
+    if (r == -EBUSY) {
+        api_reply_problem(out, rq, PROB_UNAVAILABLE, NULL,
+                          "the store is busy; retry");
+        return;
+    }
+    log_err("store: %s", err ? err->msg : strerror(-r));
+    api_reply_problem(out, rq, PROB_INTERNAL, NULL, "store failure");
+}

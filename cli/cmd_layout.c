@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* vpcictl layout VERB: offline verbs on layout files and lspci dumps. */
-#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "derive_text.h"
 #include "inventory.h"
 #include "vpci.h"
 #include "vpcictl.h"
@@ -157,39 +157,6 @@ static int cmd_render(int argc, char **argv)
     return EXIT_OK;
 }
 
-/* Every *.quirk file of dir, in name order. */
-static int load_quirks(const char *dir, bool must_exist, struct vpci_quirks **q)
-{
-    struct dirent **names = NULL;
-    int n = scandir(dir, &names, NULL, alphasort);
-    if (n < 0) {
-        if (!must_exist && errno == ENOENT)
-            return 0;
-        fprintf(stderr, "vpcictl: %s: %s\n", dir, strerror(errno));
-        return -errno;
-    }
-    int r = 0;
-    for (int i = 0; i < n; i++) {
-        const char *nm = names[i]->d_name;
-        size_t len = strlen(nm);
-        if (r == 0 && len > 6 && !strcmp(nm + len - 6, ".quirk")) {
-            char path[4096];
-            snprintf(path, sizeof(path), "%s/%s", dir, nm);
-            size_t tlen;
-            CLEANUP_FREE char *text = vpcictl_read_file(path, &tlen);
-            struct vpci_error err;
-            if (!text) {
-                r = -EIO;
-            } else if ((r = vpci_quirks_parse(text, tlen, q, &err)) < 0) {
-                print_error(path, &err);
-            }
-        }
-        free(names[i]);
-    }
-    free(names);
-    return r;
-}
-
 static bool slot_matches(const char *want, const char *slot)
 {
     /* "00:1f.3" matches "0000:00:1f.3" */
@@ -206,43 +173,35 @@ static int derive_and_print(const struct vpci_device *d, const char *src,
                             enum vpci_policy policy, const char *qdir)
 {
     struct vpci_error err;
-    size_t len;
     struct vpci_quirks *q = NULL;
     const char *env = getenv("VPCI_QUIRKS_DIR");
-    int r = load_quirks(qdir  ? qdir
-                        : env ? env
-                              : VPCI_DATADIR "/quirks",
-                        qdir != NULL, &q);
+    char qerr[640];
+    int r = vpcid_quirks_load(qdir  ? qdir
+                              : env ? env
+                                    : VPCI_DATADIR "/quirks",
+                              qdir != NULL, &q, qerr, sizeof(qerr));
     if (r < 0) {
+        fprintf(stderr, "%s\n", qerr);
         vpci_quirks_free(q);
         return EXIT_INVALID;
     }
-    CLEANUP_LAYOUT struct vpci_layout *l = NULL;
+    CLEANUP_FREE char *out = NULL;
+    size_t len;
     struct vpci_derive_notes notes;
-    r = vpci_derive(d, policy, q, &l, &notes, &err);
+    r = vpcid_derive_text(d, src, slot, desc, policy, q, &out, &len, &notes,
+                          &err);
     vpci_quirks_free(q);
     if (r < 0) {
         fprintf(stderr, "vpcictl: %s: %s: cannot derive: %s\n", src, slot,
                 err.msg);
         return EXIT_INVALID;
     }
-    CLEANUP_FREE char *out = NULL;
-    if (vpci_layout_format(l, &out, &len) < 0) {
-        fprintf(stderr, "vpcictl: out of memory\n");
-        return EXIT_INVALID;
-    }
-    printf("# derived from %s slot %s (%s), policy %s\n", src, slot, desc,
-           policy == VPCI_POLICY_VFIO ? "vfio" : "identity");
-    for (size_t i = 0; i < notes.n; i++) {
-        printf("# - %s\n", notes.note[i]);
-        /* What the operator must fix by hand also goes to stderr. */
+    /* What the operator must fix by hand also goes to stderr. */
+    for (size_t i = 0; i < notes.n; i++)
         if (!strncmp(notes.note[i], "BAR", 3) ||
             !strncmp(notes.note[i], "ROM", 3))
             fprintf(stderr, "vpcictl: %s: %s: warning: %s\n", src, slot,
                     notes.note[i]);
-    }
-    if (notes.dropped)
-        printf("# - (%zu more notes)\n", notes.dropped);
     fwrite(out, 1, len, stdout);
     return EXIT_OK;
 }

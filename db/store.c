@@ -29,6 +29,8 @@ enum stmt_id {
     S_TYPE_EXISTS,
     S_TYPE_INSERT,
     S_TYPE_LIST,
+    S_TYPE_GET,
+    S_COUNTS,
     S_VERSION_BY_HASH,
     S_VERSION_NEXT,
     S_VERSION_INSERT,
@@ -54,6 +56,13 @@ static const char *const stmt_sql[S__COUNT] = {
                     " (SELECT coalesce(max(v.version), 0) FROM versions v"
                     "  WHERE v.name = t.name)"
                     " FROM instance_types t ORDER BY t.name",
+    [S_TYPE_GET] = "SELECT t.name, t.description, t.created,"
+                   " (SELECT coalesce(max(v.version), 0) FROM versions v"
+                   "  WHERE v.name = t.name)"
+                   " FROM instance_types t WHERE t.name = ?1",
+    [S_COUNTS] = "SELECT (SELECT count(*) FROM instance_types),"
+                 " (SELECT count(*) FROM versions WHERE state = 'published'),"
+                 " (SELECT count(*) FROM versions WHERE state = 'deprecated')",
     [S_VERSION_BY_HASH] =
         "SELECT version FROM versions WHERE name = ?1 AND hash = ?2",
     [S_VERSION_NEXT] = "SELECT coalesce(max(version), 0) + 1 FROM versions"
@@ -761,6 +770,24 @@ static void *grow(void *arr, size_t *cap, size_t n, size_t sz)
     return p;
 }
 
+/* One row of S_TYPE_LIST / S_TYPE_GET into *e (zeroed first). */
+static int row_type(struct store *st, sqlite3_stmt *s, struct store_type *e,
+                    struct store_error *err)
+{
+    memset(e, 0, sizeof(*e));
+    sqlite3_int64 latest = sqlite3_column_int64(s, 3);
+    if (!col_copy(s, 0, e->name, STORE_NAME_MAX) ||
+        !col_copy(s, 2, e->created, STORE_TIME_LEN - 1) || latest < 0 ||
+        latest > UINT_MAX) {
+        store_err_set(err, "malformed instance type row in the database");
+        return -EIO;
+    }
+    e->latest = (unsigned)latest;
+    if (!(e->description = col_dup(s, 1, NULL)))
+        return fail(st, s, SQLITE_NOMEM, "read type", err);
+    return 0;
+}
+
 int store_list_types(struct store *st, struct store_type **ret, size_t *ret_n,
                      struct store_error *err)
 {
@@ -779,21 +806,8 @@ int store_list_types(struct store *st, struct store_type **ret, size_t *ret_n,
             goto fail;
         }
         t = nt;
-        struct store_type *e = &t[n];
-        memset(e, 0, sizeof(*e));
-        sqlite3_int64 latest = sqlite3_column_int64(s, 3);
-        if (!col_copy(s, 0, e->name, STORE_NAME_MAX) ||
-            !col_copy(s, 2, e->created, STORE_TIME_LEN - 1) || latest < 0 ||
-            latest > UINT_MAX) {
-            store_err_set(err, "malformed instance type row in the database");
-            r = -EIO;
+        if ((r = row_type(st, s, &t[n], err)) < 0)
             goto fail;
-        }
-        e->latest = (unsigned)latest;
-        if (!(e->description = col_dup(s, 1, NULL))) {
-            r = fail(st, s, SQLITE_NOMEM, "list types", err);
-            goto fail;
-        }
         n++;
     }
     if (rc != SQLITE_DONE) {
@@ -808,6 +822,54 @@ fail:
     sqlite3_reset(s);
     store_types_free(t, n);
     return r;
+}
+
+int store_get_type(struct store *st, const char *name,
+                   struct store_type *ret_type, struct store_error *err)
+{
+    if (!st || !ret_type || !name || !store_name_valid(name)) {
+        store_err_set(err, "no store, result or valid name");
+        return -EINVAL;
+    }
+    sqlite3_stmt *s = stmt(st, S_TYPE_GET);
+    int r = bind_str(st, s, 1, name, err);
+    if (r < 0)
+        return r;
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_DONE) {
+        sqlite3_reset(s);
+        store_err_set(err, "no instance type '%s'", name);
+        return -ENOENT;
+    }
+    if (rc != SQLITE_ROW)
+        return fail(st, s, rc, "get type", err);
+    struct store_type t;
+    r = row_type(st, s, &t, err);
+    sqlite3_reset(s);
+    if (r < 0) {
+        free(t.description);
+        return r;
+    }
+    *ret_type = t;
+    return 0;
+}
+
+int store_counts(struct store *st, struct store_counts *ret,
+                 struct store_error *err)
+{
+    if (!st || !ret) {
+        store_err_set(err, "no store or result");
+        return -EINVAL;
+    }
+    sqlite3_stmt *s = stmt(st, S_COUNTS);
+    int rc = sqlite3_step(s);
+    if (rc != SQLITE_ROW)
+        return fail(st, s, rc, "count", err);
+    ret->types = (unsigned long)sqlite3_column_int64(s, 0);
+    ret->published = (unsigned long)sqlite3_column_int64(s, 1);
+    ret->deprecated = (unsigned long)sqlite3_column_int64(s, 2);
+    sqlite3_reset(s);
+    return 0;
 }
 
 int store_list_versions(struct store *st, const char *name,

@@ -135,6 +135,20 @@ int store_get_version(struct store *st, const char *name, unsigned n,
 int store_list_types(struct store *st, struct store_type **ret, size_t *ret_n,
                      struct store_error *err);
 
+/* One type (description malloc'ed: free it, or store_types_free(t, 1) on a
+ * heap copy).  -ENOENT if there is none. */
+int store_get_type(struct store *st, const char *name,
+                   struct store_type *ret_type, struct store_error *err);
+
+struct store_counts {
+    unsigned long types;
+    unsigned long published, deprecated; /* versions by state */
+};
+
+/* How many types and versions the store holds. */
+int store_counts(struct store *st, struct store_counts *ret,
+                 struct store_error *err);
+
 /* All versions of a type, by number, without their layout text (layout is
  * NULL).  -ENOENT if the type does not exist. */
 int store_list_versions(struct store *st, const char *name,

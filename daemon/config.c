@@ -1,2 +1,0 @@
-/* SPDX-License-Identifier: BSD-2-Clause */
-typedef int vpcid_config_unused;
