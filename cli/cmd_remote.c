@@ -35,13 +35,15 @@ static void clientp(struct vpcictl_client **c)
 
 /* ------------------------------------------------------------ options */
 
-void vpcictl_remote_help(FILE *f)
+void vpcictl_remote_help(FILE *f, bool usage_line)
 {
-    fputs("usage: vpcictl [--connect unix:PATH|http://HOST:PORT] "
-          "[--token-file FILE]\n"
-          "               [-o table|json] VERB ...\n"
-          "\n"
-          "  devices [BDF]             the host's PCI functions, or one in "
+    if (usage_line)
+        fputs("usage: vpcictl [--connect unix:PATH|http://HOST:PORT] "
+              "[--token-file FILE]\n"
+              "               [-o table|json] devices|types ...\n"
+              "\n",
+              f);
+    fputs("  devices [BDF]             the host's PCI functions, or one in "
           "detail\n"
           "  types                     the instance types\n"
           "  types show NAME[@N]       one type and its versions, or the "
@@ -55,10 +57,15 @@ void vpcictl_remote_help(FILE *f)
           "  types deprecate NAME@N    mark a version deprecated (it is still "
           "served)\n"
           "\n"
-          "--connect defaults to $VPCID_CONNECT, else " DEFAULT_CONNECT ";\n"
-          "--token-file (required with http://) to $VPCID_TOKEN_FILE.\n"
-          "-o json prints the API's JSON.  Options may also follow the "
-          "verb.\n",
+          "  --connect unix:PATH|http://HOST:PORT\n"
+          "                            default $VPCID_CONNECT, "
+          "else " DEFAULT_CONNECT "\n"
+          "  --token-file FILE         the bearer token, required with "
+          "http://;\n"
+          "                            default $VPCID_TOKEN_FILE\n"
+          "  -o table|json             json prints the API's JSON as "
+          "received\n"
+          "These options may also follow the verb.\n",
           f);
 }
 
@@ -1024,7 +1031,7 @@ int vpcictl_cmd_remote(struct vpcictl_remote_opts *o, int argc, char **argv)
             continue;
         }
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            vpcictl_remote_help(stdout);
+            vpcictl_remote_help(stdout, true);
             return EXIT_OK;
         }
         int r = long_opt("--description", argc, argv, &i, &description);

@@ -9,43 +9,27 @@
 
 static void usage(FILE *f)
 {
-    fputs("usage: vpcictl [--help] [--version] COMMAND ...\n"
+    fputs("usage: vpcictl [--help] [--version] layout|host VERB ...\n"
           "       vpcictl [--connect unix:PATH|http://HOST:PORT] "
           "[--token-file FILE]\n"
-          "               [-o table|json] VERB ...\n"
+          "               [-o table|json] devices|types ...\n"
           "\n"
           "offline commands:\n"
-          "  layout VERB ...   offline work on vpci-layout files and lspci "
-          "dumps\n"
-          "                    (lint, fmt, hash, diff, render, derive)\n"
-          "  host VERB ...     this host's PCI functions (scan)\n"
+          "  layout VERB ...           offline work on vpci-layout files and "
+          "lspci dumps\n"
+          "                            (lint, fmt, hash, diff, render, "
+          "derive)\n"
+          "  host VERB ...             this host's PCI functions (scan)\n"
           "\n"
-          "verbs answered by vpcid (REST API):\n"
-          "  devices [BDF]                 the host's PCI functions, or one "
-          "in detail\n"
-          "  types                         the instance types\n"
-          "  types show NAME[@N]           one type and its versions, or the "
-          "layout\n"
-          "                                text of version N (a number or "
-          "'latest')\n"
-          "  types publish NAME FILE [--description TEXT]\n"
-          "                                create NAME (version 1) or "
-          "publish FILE as\n"
-          "                                its next version; FILE '-' is "
-          "standard input\n"
-          "  types deprecate NAME@N        mark a version deprecated\n"
-          "\n"
-          "  --connect     unix:PATH or http://HOST:PORT (default "
-          "$VPCID_CONNECT,\n"
-          "                else unix:/run/vpcid/vpcid.sock)\n"
-          "  --token-file  bearer token for http:// (default "
-          "$VPCID_TOKEN_FILE)\n"
-          "  -o json       print the API's JSON instead of a table\n"
-          "\n"
-          "Exit status: 0 ok, 1 failure, 2 usage error.\n"
-          "'vpcictl layout --help', 'vpcictl host --help' and "
-          "'vpcictl types --help'\n"
-          "list the verbs; vpcictl(1) and vpci-layout(5) describe them.\n",
+          "answered by vpcid (REST API):\n",
+          f);
+    vpcictl_remote_help(f, false);
+    fputs("\n"
+          "Exit status: 0 ok, 1 failure, 2 usage error.  'vpcictl layout "
+          "--help' and\n"
+          "'vpcictl host --help' list the offline verbs; vpcictl(1) and "
+          "vpci-layout(5)\n"
+          "describe them.\n",
           f);
 }
 

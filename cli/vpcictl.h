@@ -36,7 +36,8 @@ int vpcictl_remote_option(struct vpcictl_remote_opts *o, int argc, char **argv,
 /* Run a REST verb: argv[0] is "devices" or "types". */
 int vpcictl_cmd_remote(struct vpcictl_remote_opts *o, int argc, char **argv);
 bool vpcictl_is_remote_verb(const char *verb);
-void vpcictl_remote_help(FILE *f);
+/* The REST verbs and their options, with or without a usage line. */
+void vpcictl_remote_help(FILE *f, bool usage_line);
 
 struct inv_host;
 /* Scan the host's (or a fixture tree's) PCI functions, printing host-level
