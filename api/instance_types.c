@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "body_cache.h"
 #include "service.h"
 
 /* The fixed version object: name, version, hash, fingerprint, state,
@@ -364,6 +365,33 @@ static bool etag_matches(const char *inm, const char *etag)
     return false;
 }
 
+/* The body of one representation of v (v->layout must be loaded). */
+static char *version_body(const struct store_version *v, bool text,
+                          size_t *ret_len)
+{
+    if (text) {
+        *ret_len = v->layout_len;
+        return v->layout;
+    }
+    json_t *o = version_json(v);
+    if (o)
+        json_object_set_new(o, "layout",
+                            json_stringn(v->layout, v->layout_len));
+    char *body = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(o);
+    if (!body)
+        return NULL;
+    size_t len = strlen(body);
+    char *n = realloc(body, len + 2);
+    if (!n) {
+        free(body);
+        return NULL;
+    }
+    n[len] = '\n';
+    *ret_len = len + 1;
+    return n;
+}
+
 void api_version_get(struct api_request *rq, struct api_reply *out)
 {
     static const char *const allowed[] = {NULL};
@@ -377,37 +405,49 @@ void api_version_get(struct api_request *rq, struct api_reply *out)
         return;
     struct store_version v = {0};
     struct store_error err;
-    int r = store_get_version(st, name, n, &v, &err);
-    if (r == -ENOENT && n == 0) {
-        /* latest of a type with no version cannot be: the type is
-         * missing. */
-        store_failed(rq, out, r, &err, name, 0);
-        return;
-    }
+    /* What the version is now (state included), without its text: a
+     * cached body made from the same row is the same body. */
+    int r = store_peek_version(st, name, n, &v, &err);
     if (r < 0) {
         struct store_type t = {0};
-        if (r == -ENOENT && store_get_type(st, name, &t, &err) == -ENOENT)
+        if (r == -ENOENT &&
+            (n == 0 || store_get_type(st, name, &t, &err) == -ENOENT))
             n = 0; /* the type is what is missing */
         free(t.description);
         store_failed(rq, out, r, &err, name, n);
         return;
     }
+    bool text = wants_text(api_header(rq, MHD_HTTP_HEADER_ACCEPT));
     char etag[VPCI_HASH_STRLEN + 2];
     snprintf(etag, sizeof(etag), "\"%s\"", v.hash);
-    if (wants_text(api_header(rq, MHD_HTTP_HEADER_ACCEPT))) {
-        if (etag_matches(api_header(rq, MHD_HTTP_HEADER_IF_NONE_MATCH), etag)) {
-            out->status = 304;
-            out->resp = MHD_create_response_from_buffer(0, NULL,
-                                                        MHD_RESPMEM_PERSISTENT);
-        } else {
-            api_reply_text(out, 200, MIME_LAYOUT "; charset=utf-8", v.layout,
-                           v.layout_len);
-            v.layout = NULL;
-        }
+    if (text &&
+        etag_matches(api_header(rq, MHD_HTTP_HEADER_IF_NONE_MATCH), etag)) {
+        out->status = 304;
+        out->resp =
+            MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
     } else {
-        json_t *o = version_json(&v);
-        json_object_set_new(o, "layout", json_stringn(v.layout, v.layout_len));
-        api_reply_json(out, 200, o);
+        char key[STORE_NAME_MAX + VPCI_HASH_STRLEN + 64];
+        snprintf(key, sizeof(key), "%s/%u/%s/%s/%s", v.name, v.version,
+                 store_state_name(v.state), v.hash, text ? "text" : "json");
+        struct api_body *b = api_body_cache_get(key);
+        if (!b) {
+            unsigned num = v.version;
+            store_version_clear(&v);
+            if ((r = store_get_version(st, name, num, &v, &err)) < 0) {
+                store_failed(rq, out, r, &err, name, num);
+                return;
+            }
+            size_t len = 0;
+            char *body = version_body(&v, text, &len);
+            if (body)
+                b = api_body_cache_put(key, body, len);
+            if (body != v.layout)
+                free(body);
+        }
+        out->status = 200;
+        out->resp = b ? api_body_response(b) : NULL;
+        api_reply_header(out, MHD_HTTP_HEADER_CONTENT_TYPE,
+                         text ? MIME_LAYOUT "; charset=utf-8" : MIME_JSON);
     }
     api_reply_header(out, MHD_HTTP_HEADER_ETAG, etag);
     api_reply_header(out, MHD_HTTP_HEADER_VARY, MHD_HTTP_HEADER_ACCEPT);

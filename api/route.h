@@ -50,7 +50,7 @@ struct api_reply {
 
 typedef void (*api_handler)(struct api_request *rq, struct api_reply *out);
 
-enum api_body {
+enum api_body_kind {
     BODY_NONE, /* any body is read and ignored */
     BODY_JSON, /* application/json required */
 };
@@ -59,7 +59,7 @@ struct api_route {
     enum api_method method;
     const char *template; /* "/v1/devices/{bdf}" */
     api_handler handler;
-    enum api_body body;
+    enum api_body_kind body;
 };
 
 extern const struct api_route api_routes[];

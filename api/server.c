@@ -18,9 +18,10 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "body_cache.h"
 #include "log.h"
 
-#define CONN_MEMORY_LIMIT (64u * 1024)
+#define CONN_MEMORY_LIMIT (32u * 1024)
 #define CONN_TIMEOUT_S 30u
 #define CONN_LIMIT 1024u
 
@@ -375,9 +376,10 @@ int api_server_start(const struct api_listener_spec *l, size_t n,
             return -EINVAL;
         }
         lis->mhd = MHD_start_daemon(
-            MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG, 0,
-            NULL, NULL, on_request, lis, MHD_OPTION_EXTERNAL_LOGGER, mhd_logger,
-            NULL, MHD_OPTION_LISTEN_SOCKET, (MHD_socket)l[i].fd,
+            MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_TURBO |
+                MHD_USE_ERROR_LOG,
+            0, NULL, NULL, on_request, lis, MHD_OPTION_EXTERNAL_LOGGER,
+            mhd_logger, NULL, MHD_OPTION_LISTEN_SOCKET, (MHD_socket)l[i].fd,
             MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_URI_LOG_CALLBACK,
             uri_logger, lis, MHD_OPTION_NOTIFY_COMPLETED, completed, lis,
             MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY_LIMIT,
@@ -428,4 +430,5 @@ void api_server_stop(struct api_server *s)
     free(s->l);
     free(s->token);
     free(s);
+    api_body_cache_clear();
 }

@@ -30,6 +30,8 @@ enum stmt_id {
     S_TYPE_INSERT,
     S_TYPE_LIST,
     S_TYPE_GET,
+    S_VERSION_PEEK,
+    S_VERSION_PEEK_LATEST,
     S_COUNTS,
     S_VERSION_BY_HASH,
     S_VERSION_NEXT,
@@ -75,6 +77,10 @@ static const char *const stmt_sql[S__COUNT] = {
                       " WHERE name = ?1 AND version = ?2",
     [S_VERSION_LATEST] = "SELECT " VERSION_COLS ", layout FROM versions"
                          " WHERE name = ?1 ORDER BY version DESC LIMIT 1",
+    [S_VERSION_PEEK] = "SELECT " VERSION_COLS " FROM versions"
+                       " WHERE name = ?1 AND version = ?2",
+    [S_VERSION_PEEK_LATEST] = "SELECT " VERSION_COLS " FROM versions"
+                              " WHERE name = ?1 ORDER BY version DESC LIMIT 1",
     [S_VERSION_LIST] = "SELECT " VERSION_COLS " FROM versions"
                        " WHERE name = ?1 ORDER BY version",
     [S_VERSION_STATE] =
@@ -546,10 +552,13 @@ static int type_exists(struct store *st, const char *name,
 }
 
 /* Version n (0 = latest) of name; -ENOENT if none. */
-static int read_version(struct store *st, const char *name, unsigned n,
-                        struct store_version *v, struct store_error *err)
+static int read_version_as(struct store *st, const char *name, unsigned n,
+                           bool with_layout, struct store_version *v,
+                           struct store_error *err)
 {
-    sqlite3_stmt *s = stmt(st, n ? S_VERSION_GET : S_VERSION_LATEST);
+    sqlite3_stmt *s =
+        stmt(st, with_layout ? (n ? S_VERSION_GET : S_VERSION_LATEST)
+                             : (n ? S_VERSION_PEEK : S_VERSION_PEEK_LATEST));
     int r = bind_str(st, s, 1, name, err);
     if (r < 0)
         return r;
@@ -566,11 +575,17 @@ static int read_version(struct store *st, const char *name, unsigned n,
     }
     if (rc != SQLITE_ROW)
         return fail(st, s, rc, "read version", err);
-    r = row_version(st, s, true, v, err);
+    r = row_version(st, s, with_layout, v, err);
     sqlite3_reset(s);
     if (r < 0)
         store_version_clear(v);
     return r;
+}
+
+static int read_version(struct store *st, const char *name, unsigned n,
+                        struct store_version *v, struct store_error *err)
+{
+    return read_version_as(st, name, n, true, v, err);
 }
 
 /* Insert version n of c; then read it back into *ret_ver if asked. */
@@ -753,6 +768,19 @@ int store_get_version(struct store *st, const char *name, unsigned n,
         *ret_ver = v;
     else
         store_version_clear(&v);
+    return 0;
+}
+
+int store_peek_version(struct store *st, const char *name, unsigned n,
+                       struct store_version *ret_ver, struct store_error *err)
+{
+    int r = check_args(st, NULL, name, err);
+    if (r < 0)
+        return r;
+    struct store_version v;
+    if ((r = read_version_as(st, name, n, false, &v, err)) < 0)
+        return r;
+    *ret_ver = v;
     return 0;
 }
 

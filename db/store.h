@@ -131,6 +131,11 @@ int store_publish(struct store *st, const char *actor, const char *name,
 int store_get_version(struct store *st, const char *name, unsigned n,
                       struct store_version *ret_ver, struct store_error *err);
 
+/* The same without the layout text (ret_ver->layout is NULL): for a caller
+ * that only needs to know whether what it holds is still current. */
+int store_peek_version(struct store *st, const char *name, unsigned n,
+                       struct store_version *ret_ver, struct store_error *err);
+
 /* All types, by name.  *ret is malloc'ed (store_types_free); NULL if none. */
 int store_list_types(struct store *st, struct store_type **ret, size_t *ret_n,
                      struct store_error *err);
