@@ -16,7 +16,7 @@
       type, required headers, and the body must validate against its schema.
 
 One line per failed check, then "RESULT: P passed, F failed"; exit 1 on any
-failure, 2 on a usage error or an unreadable input.
+failure (an unreadable or malformed input included), 2 on a usage error.
 """
 
 import argparse
@@ -505,7 +505,8 @@ def check_record(spec, schemas, rec, titles, rep):
     body = rec.get("body")
     if body is None:
         body = ""
-    label = "%s %s %s" % (method, full, status)
+    shown = full if len(full) <= 120 else full[:120] + "..."
+    label = "%s %s %s" % (method, shown, status)
     fails = []
 
     def bad(msg):
@@ -518,6 +519,12 @@ def check_record(spec, schemas, rec, titles, rep):
     tmpl, params = match_path(spec, path)
     item = spec["paths"].get(tmpl) if tmpl else None
     op = item.get(method.lower()) if item and method.lower() in METHODS else None
+    # HTTP answers HEAD wherever it answers GET: the same status and
+    # headers, no body.
+    head = method == "HEAD" and op is None and item is not None \
+        and "get" in item
+    if head:
+        op = item["get"]
     if tmpl is None:
         responses, rbase = spec.get("x-unmatched-path-responses") or {}, \
             ["x-unmatched-path-responses"]
@@ -528,7 +535,7 @@ def check_record(spec, schemas, rec, titles, rep):
         where = "%s has no %s" % (tmpl, method)
     else:
         responses = op.get("responses") or {}
-        rbase = ["paths", tmpl, method.lower(), "responses"]
+        rbase = ["paths", tmpl, "get" if head else method.lower(), "responses"]
         where = "%s %s" % (method, tmpl)
 
     key, resp = status_response(responses, status)
@@ -545,7 +552,8 @@ def check_record(spec, schemas, rec, titles, rep):
     # query parameters must be ones the spec allows.
     if op is not None and 200 <= status < 300:
         declared = {}
-        for base in (["paths", tmpl], ["paths", tmpl, method.lower()]):
+        for base in (["paths", tmpl],
+                     ["paths", tmpl, "get" if head else method.lower()]):
             plist = resolve_pointer(spec, pointer_of(base)).get("parameters")
             for i, p in enumerate(plist or []):
                 p, pparts = deref(spec, p, base + ["parameters", i])
@@ -567,11 +575,16 @@ def check_record(spec, schemas, rec, titles, rep):
     content = resp.get("content") or {}
     mtype = ctype.split(";")[0].strip().lower()
     media = None
-    if content:
+    if content and (mtype or not head):
         media = content.get(mtype)
         if media is None:
             bad("content type %r not documented (expected %s)"
                 % (ctype, ", ".join(sorted(content))))
+    if head:
+        if body:
+            bad("a HEAD reply has a body")
+        media = None
+    elif content:
         if not body.endswith("\n"):
             bad("body does not end with a newline")
     elif body:
@@ -613,6 +626,8 @@ def check_record(spec, schemas, rec, titles, rep):
                 got = sorted(m.strip().upper() for m in allow.split(",")
                              if m.strip())
                 want = sorted(m.upper() for m in METHODS if m in item)
+                if "get" in item and "head" not in item and "HEAD" in got:
+                    want = sorted(want + ["HEAD"])  # HEAD goes with GET
                 if got != want:
                     bad("Allow: %s, the path has %s" % (allow, ", ".join(want)))
         etag = header_value(headers, "etag")
@@ -620,7 +635,7 @@ def check_record(spec, schemas, rec, titles, rep):
             if isinstance(doc, dict) and isinstance(doc.get("hash"), str) \
                     and etag != '"%s"' % doc["hash"]:
                 bad("ETag %s is not the quoted hash %s" % (etag, doc["hash"]))
-            if mtype == "text/x-vpci-layout" and status == 200:
+            if mtype == "text/x-vpci-layout" and status == 200 and not head:
                 h = "sha256:" + hashlib.sha256(body.encode()).hexdigest()
                 if etag != '"%s"' % h:
                     bad("ETag %s is not the hash of the text (%s)" % (etag, h))
@@ -693,6 +708,26 @@ def check_responses(spec, log_file, rep):
 
 
 # ------------------------------------------------------------------ main
+class StrictLoader(yaml.SafeLoader):
+    """Safe YAML that refuses a key given twice in one mapping (plain YAML
+    keeps the last one silently)."""
+
+
+def _strict_mapping(loader, node):
+    seen = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, "duplicate key %r" % (key,), key_node.start_mark)
+        seen.add(key)
+    return loader.construct_mapping(node, deep=True)
+
+
+StrictLoader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _strict_mapping)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = ap.add_subparsers(dest="mode", required=True)
@@ -707,13 +742,13 @@ def main():
     rep = Report()
     try:
         with open(args.spec, encoding="utf-8") as f:
-            spec = yaml.safe_load(f)
+            spec = yaml.load(f, Loader=StrictLoader)
     except (OSError, yaml.YAMLError) as e:
-        print("%s: %s" % (args.spec, e), file=sys.stderr)
-        return 2
+        rep.fail("%s: %s" % (args.spec, " ".join(str(e).split())))
+        return rep.finish()
     if not isinstance(spec, dict):
-        print("%s: not a YAML mapping" % args.spec, file=sys.stderr)
-        return 2
+        rep.fail("%s: not a YAML mapping" % args.spec)
+        return rep.finish()
     if args.mode == "spec":
         check_spec(spec, args.routes, rep)
     else:

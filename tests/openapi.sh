@@ -153,8 +153,10 @@ problem() {
         "$(problem bad-bdf 400 /v1/devices/3b:00.0:0)"
     rec GET /v1/devices/0000%3A99%3A00.0 404 $P '{}' \
         "$(problem device-not-found 404 /v1/devices/0000:99:00.0)"
-    rec DELETE /v1/health 405 $P '{"allow": "GET"}' \
+    rec DELETE /v1/health 405 $P '{"allow": "GET, HEAD"}' \
         "$(problem method-not-allowed 405 /v1/health)"
+    jq -nc --arg t $J '{method: "HEAD", path: "/v1/health", status: 200,
+        content_type: $t, headers: {}, body: ""}'
     rec GET /v2/health 404 $P '{}' "$(problem not-found 404 /v2/health)"
     rec POST /v1/instance-types 422 $P '{}' \
         "$(problem invalid-layout 422 /v1/instance-types \
@@ -184,6 +186,8 @@ bad_dev() {
     rec DELETE /v1/health 405 $P '{"allow": "GET, POST"}' \
         "$(problem method-not-allowed 405 /v1/health)"
     rec GET '/v1/devices?colour=red' 200 $J '{}' '{"devices": []}'
+    rec GET '/v1/devices?vendor=86' 200 $J '{}' '{"devices": []}'
+    rec GET /v1/instance-types/nic-vf/versions/0 200 $J '{}' "$VL"
 } >"$TMP/bad.log"
 : >"$TMP/bad.out"
 i=0
@@ -195,7 +199,7 @@ while IFS= read -r line; do
     expect_eq "broken reply $i is rejected ($what)" 1 "$rc"
     cat "$TMP/bad1.out" >>"$TMP/bad.out"
 done <"$TMP/bad.log"
-expect_eq "every broken reply was tried" 11 "$i"
+expect_eq "every broken reply was tried" 13 "$i"
 check "a wrong type is named" grep -q "at revision: '01' is not of type" "$TMP/bad.out"
 check "a VF's missing pf_pasid is named" \
     grep -q "'pf_pasid' is a required property" "$TMP/bad.out"
