@@ -342,6 +342,21 @@ expect_eq "republish a deprecated version: unchanged" \
 check "republish a deprecated version: warns" \
     grep -q '^vpcictl: warning: nic-vf@1 is deprecated$' "$TMP/err"
 
+# every types verb over TCP gives what it gives over the unix socket
+for args in "types" "types show nic-vf" "-o json types show nic-vf@latest" \
+    "types publish nic-vf $TMP/vf2.vpci"; do
+    # shellcheck disable=SC2086
+    run $U $args
+    cp "$TMP/out" "$TMP/unix.out"
+    # shellcheck disable=SC2086
+    run $H $args
+    expect_eq "TCP: vpcictl $args" "0|$(cat "$TMP/unix.out")" \
+        "$rc|$(cat "$TMP/out")"
+done
+run $H devices 0000:3c:10.6
+expect_eq "TCP: devices BDF" "0|BDF: 0000:3c:10.6" \
+    "$rc|$(head -n1 "$TMP/out" | tr -s ' ')"
+
 # invalid layouts: the same FILE:LINE:COL lines as layout lint
 for f in 012-space-512 026-unknown-keyword 031-non-ascii-utf8-name \
     150-requires-device-second-short 240-raw-u32-past-space \
