@@ -41,4 +41,34 @@ for kw in null aer vc dsn pwrbudget acs ari ats sriov pri rebar ltr secpci \
     check "the parser accepts ecap $kw" "$VPCICTL" layout lint "$TMP/p.vpci"
     check "vpci-layout.5 documents ecap $kw" grep -q "^\.BR $kw \"" "$page"
 done
+# vpcid(8) renders cleanly and documents every option of vpcid --help,
+# every route of the API and every problem code with its status.
+page8=$top_srcdir/man/vpcid.8
+VPCID=${VPCID:-$top_builddir/daemon/vpcid}
+ROUTES=${ROUTES:-$top_builddir/tests/api-routes}
+if command -v groff >/dev/null 2>&1; then
+    out=$(groff -man -ww -z "$page8" 2>&1)
+    expect_eq "vpcid.8 renders without warnings" "" "$out"
+fi
+# The page's text with groff's escapes for '-' undone.
+text8=$(sed 's/\\-/-/g; s/\\e/\\/g' "$page8")
+opts=$("$VPCID" --help | grep -o -- '--[a-z-]*' | sort -u)
+check "vpcid --help lists options" test -n "$opts"
+for o in $opts; do
+    check "vpcid.8 documents $o" sh -c 'printf "%s\n" "$1" | grep -q -- "^\.[A-Z]*.*$2"' _ "$text8" "$o"
+done
+"$ROUTES" >"$TMP/routes"
+check "the route table is not empty" grep -q '^route ' "$TMP/routes"
+while read -r kind a b; do
+    case $kind in
+    route)
+        # "/v1/devices/{bdf}/layout" is written with font escapes between
+        # its parts: compare with the escapes removed.
+        flat=$(printf '%s\n' "$text8" | sed 's/\\f[BIR]//g; s/"//g; s/ \([{}]\)/\1/g; s/\([{}]\) /\1/g')
+        check "vpcid.8 documents $a $b" sh -c 'printf "%s\n" "$1" | grep -F -q -- "$2"' _ "$flat" "$b" ;;
+    problem)
+        check "vpcid.8 documents problem $a ($b)" sh -c 'printf "%s\n" "$1" | grep -q -- "$2.*($3)"' _ "$text8" "$a" "$b" ;;
+    esac
+done <"$TMP/routes"
+
 finish
