@@ -179,6 +179,170 @@ class SchemaSet:
 
 
 # ------------------------------------------------------------------ spec
+# The structure of an OpenAPI 3.1 document: which fields each object has,
+# which are required, and where a Reference Object may stand.  Schema
+# Objects are checked on their own, against Draft 2020-12.
+def _obj(props, required=(), **more):
+    o = {"type": "object", "properties": props,
+         "patternProperties": {"^x-": True}, "additionalProperties": False}
+    if required:
+        o["required"] = list(required)
+    o.update(more)
+    return o
+
+
+def _ref(name):
+    return {"$ref": "#/$defs/" + name}
+
+
+def _or_ref(name):
+    return {"if": {"type": "object", "required": ["$ref"]},
+            "then": _ref("reference"), "else": _ref(name)}
+
+
+def _map(value):
+    return {"type": "object", "additionalProperties": value}
+
+
+def _list(item):
+    return {"type": "array", "items": item}
+
+
+_S = {"type": "string"}
+_B = {"type": "boolean"}
+_SCHEMA = {"type": ["object", "boolean"]}
+_COMPONENT = {"type": "object", "propertyNames": {"pattern": "^[a-zA-Z0-9._-]+$"}}
+_EXAMPLES = {"example": True, "examples": _map(_or_ref("example"))}
+OAS_STRUCTURE = {
+    "$ref": "#/$defs/document",
+    "$defs": {
+        "document": _obj({
+            "openapi": {"type": "string", "pattern": r"^3\.1\.[0-9]+$"},
+            "info": _ref("info"), "jsonSchemaDialect": _S,
+            "servers": _list(_ref("server")), "paths": _ref("paths"),
+            "webhooks": _map(_or_ref("path-item")),
+            "components": _ref("components"),
+            "security": _list(_ref("security-requirement")),
+            "tags": _list(_ref("tag")),
+            "externalDocs": _ref("external-documentation"),
+        }, ["openapi", "info"]),
+        "info": _obj({
+            "title": _S, "summary": _S, "description": _S,
+            "termsOfService": _S, "contact": _ref("contact"),
+            "license": _ref("license"), "version": _S,
+        }, ["title", "version"]),
+        "contact": _obj({"name": _S, "url": _S, "email": _S}),
+        "license": _obj({"name": _S, "identifier": _S, "url": _S}, ["name"],
+                        **{"not": {"required": ["identifier", "url"]}}),
+        "server": _obj({"url": _S, "description": _S,
+                        "variables": _map(_ref("server-variable"))}, ["url"]),
+        "server-variable": _obj({
+            "enum": dict(_list(_S), minItems=1), "default": _S,
+            "description": _S}, ["default"]),
+        "components": _obj({
+            "schemas": dict(_COMPONENT, additionalProperties=_SCHEMA),
+            "responses": dict(_COMPONENT,
+                              additionalProperties=_or_ref("response")),
+            "parameters": dict(_COMPONENT,
+                               additionalProperties=_or_ref("parameter")),
+            "examples": dict(_COMPONENT,
+                             additionalProperties=_or_ref("example")),
+            "requestBodies": dict(_COMPONENT,
+                                  additionalProperties=_or_ref("request-body")),
+            "headers": dict(_COMPONENT, additionalProperties=_or_ref("header")),
+            "securitySchemes": dict(
+                _COMPONENT, additionalProperties=_or_ref("security-scheme")),
+            "links": dict(_COMPONENT, additionalProperties=_or_ref("link")),
+            "callbacks": dict(_COMPONENT,
+                              additionalProperties=_or_ref("callback")),
+            "pathItems": dict(_COMPONENT,
+                              additionalProperties=_or_ref("path-item")),
+        }),
+        "paths": {"type": "object",
+                  "patternProperties": {"^/": _ref("path-item"), "^x-": True},
+                  "additionalProperties": False},
+        "path-item": _obj(dict({
+            "$ref": _S, "summary": _S, "description": _S,
+            "servers": _list(_ref("server")),
+            "parameters": _list(_or_ref("parameter")),
+        }, **{m: _ref("operation") for m in METHODS})),
+        "operation": _obj({
+            "tags": _list(_S), "summary": _S, "description": _S,
+            "externalDocs": _ref("external-documentation"),
+            "operationId": _S, "parameters": _list(_or_ref("parameter")),
+            "requestBody": _or_ref("request-body"),
+            "responses": _ref("responses"),
+            "callbacks": _map(_or_ref("callback")), "deprecated": _B,
+            "security": _list(_ref("security-requirement")),
+            "servers": _list(_ref("server")),
+        }),
+        "external-documentation": _obj({"description": _S, "url": _S},
+                                       ["url"]),
+        "parameter": _obj(dict({
+            "name": _S, "in": {"enum": ["query", "header", "path", "cookie"]},
+            "description": _S, "required": _B, "deprecated": _B,
+            "allowEmptyValue": _B, "style": _S, "explode": _B,
+            "allowReserved": _B, "schema": _SCHEMA,
+            "content": dict(_ref("content"), minProperties=1, maxProperties=1),
+        }, **_EXAMPLES), ["name", "in"],
+            oneOf=[{"required": ["schema"]}, {"required": ["content"]}],
+            allOf=[{"if": {"properties": {"in": {"const": "path"}}},
+                    "then": {"properties": {"required": {"const": True}},
+                             "required": ["required"]}}]),
+        "request-body": _obj({"description": _S, "content": _ref("content"),
+                              "required": _B}, ["content"]),
+        "content": _map(_ref("media-type")),
+        "media-type": _obj(dict({"schema": _SCHEMA,
+                                 "encoding": _map(_ref("encoding"))},
+                                **_EXAMPLES)),
+        "encoding": _obj({"contentType": _S,
+                          "headers": _map(_or_ref("header")), "style": _S,
+                          "explode": _B, "allowReserved": _B}),
+        "responses": {"type": "object", "minProperties": 1,
+                      "properties": {"default": _or_ref("response")},
+                      "patternProperties": {
+                          "^[1-5](?:[0-9]{2}|XX)$": _or_ref("response"),
+                          "^x-": True},
+                      "additionalProperties": False},
+        "response": _obj({"description": _S,
+                          "headers": _map(_or_ref("header")),
+                          "content": _ref("content"),
+                          "links": _map(_or_ref("link"))}, ["description"]),
+        "header": _obj(dict({
+            "description": _S, "required": _B, "deprecated": _B,
+            "style": {"const": "simple"}, "explode": _B, "schema": _SCHEMA,
+            "content": dict(_ref("content"), minProperties=1, maxProperties=1),
+        }, **_EXAMPLES),
+            oneOf=[{"required": ["schema"]}, {"required": ["content"]}]),
+        "tag": _obj({"name": _S, "description": _S,
+                     "externalDocs": _ref("external-documentation")},
+                    ["name"]),
+        "reference": {"type": "object", "required": ["$ref"],
+                      "properties": {"$ref": _S, "summary": _S,
+                                     "description": _S},
+                      "additionalProperties": False},
+        "security-scheme": _obj({
+            "type": {"enum": ["apiKey", "http", "mutualTLS", "oauth2",
+                              "openIdConnect"]},
+            "description": _S, "name": _S,
+            "in": {"enum": ["query", "header", "cookie"]}, "scheme": _S,
+            "bearerFormat": _S, "flows": {"type": "object"},
+            "openIdConnectUrl": _S,
+        }, ["type"], allOf=[
+            {"if": {"properties": {"type": {"const": "http"}}},
+             "then": {"required": ["scheme"]}},
+            {"if": {"properties": {"type": {"const": "apiKey"}}},
+             "then": {"required": ["name", "in"]}}]),
+        "security-requirement": _map(_list(_S)),
+        "example": _obj({"summary": _S, "description": _S, "value": True,
+                         "externalValue": _S},
+                        **{"not": {"required": ["value", "externalValue"]}}),
+        "link": {"type": "object"},
+        "callback": _map(_or_ref("path-item")),
+    },
+}
+
+
 def operations(spec):
     """(METHOD, path, operation, path item) for every operation."""
     for path, item in (spec.get("paths") or {}).items():
@@ -287,6 +451,19 @@ def check_spec(spec, routes_file, rep):
               "info.title and info.version must be strings")
     rep.check(isinstance(spec.get("paths"), dict) and spec["paths"],
               "no paths")
+    errs = sorted(Validator(OAS_STRUCTURE).iter_errors(spec),
+                  key=lambda e: [str(p) for p in e.absolute_path])
+    for e in errs:
+        rep.fail("not OpenAPI 3.1 at %s: %s"
+                 % (pointer_of(list(e.absolute_path)) or "/",
+                    e.message if len(e.message) < 200 else e.validator))
+    if not errs:
+        rep.ok()
+    sec = spec.get("components", {}).get("securitySchemes") or {}
+    for req in spec.get("security") or []:
+        for name in req if isinstance(req, dict) else []:
+            rep.check(name in sec, "security requirement %s names no "
+                      "security scheme" % name)
 
     # Every $ref resolves
     refs = []
