@@ -14,15 +14,28 @@
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 /* Growable NUL-terminated text buffer.  On allocation failure it sets
- * oom and ignores further appends, so callers check once at the end. */
+ * oom and ignores further appends, so callers check once at the end.
+ * With a sink (strbuf_init_sink), a full buffer is handed to the sink and
+ * emptied instead of growing: text is consumed as it is produced. */
 struct strbuf {
     char *buf;
     size_t len;
     size_t cap;
     bool oom;
+    bool borrowed; /* buf is the caller's storage: never freed */
+    void (*sink)(void *opaque, const char *text, size_t len);
+    void *opaque;
 };
 
 void strbuf_init(struct strbuf *sb);
+/* Start in the caller's storage (size bytes), passing full buffers to
+ * sink; strbuf_flush passes the rest.  A single piece longer than the
+ * storage still gets a heap buffer (strbuf_release frees it). */
+void strbuf_init_sink(struct strbuf *sb, char *storage, size_t size,
+                      void (*sink)(void *opaque, const char *text, size_t len),
+                      void *opaque);
+/* Hand what is buffered to the sink: 0, or -ENOMEM if an append failed. */
+int strbuf_flush(struct strbuf *sb);
 /* Make room for n more bytes (a hint; failure shows up later as oom). */
 void strbuf_grow(struct strbuf *sb, size_t n);
 void strbuf_append(struct strbuf *sb, const char *s, size_t n);
@@ -37,12 +50,30 @@ void strbuf_pad(struct strbuf *sb, size_t n);
 /* Decimal, no padding. */
 void strbuf_dec(struct strbuf *sb, uint64_t v);
 /* Room to write up to n bytes in place (NULL once oom); strbuf_commit
- * then keeps the first used of them. */
-char *strbuf_room(struct strbuf *sb, size_t n);
-void strbuf_commit(struct strbuf *sb, size_t used);
+ * then keeps the first used of them.  Inline: formatting calls them once
+ * per line. */
+char *strbuf_room_slow(struct strbuf *sb, size_t n);
+static inline char *strbuf_room(struct strbuf *sb, size_t n)
+{
+    if (!sb->oom && n < sb->cap - sb->len)
+        return sb->buf + sb->len;
+    return strbuf_room_slow(sb, n);
+}
+static inline void strbuf_commit(struct strbuf *sb, size_t used)
+{
+    if (sb->oom)
+        return;
+    sb->len += used;
+    sb->buf[sb->len] = '\0';
+}
 /* Hand the buffer to the caller (never NULL unless oom): 0 or -ENOMEM. */
 int strbuf_detach(struct strbuf *sb, char **ret, size_t *ret_len);
 void strbuf_release(struct strbuf *sb);
+
+/* Append the canonical text of l (with or without its binding) to sb:
+ * 0, -EINVAL or -ENOMEM. */
+int vpci_layout_format_to(struct strbuf *sb, const struct vpci_layout *l,
+                          bool with_binding);
 
 /* Fill err with a message (position may be 0). */
 void vpci_seterr(struct vpci_error *err, unsigned line, unsigned col,

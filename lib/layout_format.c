@@ -17,37 +17,6 @@
 
 static const char hx[] = "0123456789abcdef";
 
-static void emit_bytes(struct strbuf *sb, const uint8_t *p, unsigned n)
-{
-    char tmp[3 * 64];
-    while (n) {
-        unsigned chunk = n > 64 ? 64 : n;
-        for (unsigned i = 0; i < chunk; i++) {
-            tmp[3 * i] = ' ';
-            tmp[3 * i + 1] = hx[p[i] >> 4];
-            tmp[3 * i + 2] = hx[p[i] & 15];
-        }
-        strbuf_append(sb, tmp, 3 * chunk);
-        p += chunk;
-        n -= chunk;
-    }
-}
-
-static bool all_zero(const uint8_t *p, unsigned n)
-{
-    for (unsigned i = 0; i < n; i++)
-        if (p[i])
-            return false;
-    return true;
-}
-
-/* "  0xOFF" with at least two digits. */
-static void emit_off(struct strbuf *sb, unsigned off)
-{
-    strbuf_append(sb, "  0x", 4);
-    strbuf_hex(sb, off, 2);
-}
-
 /* The longest register line: "  0xOFF u16 " (12), a name padded to at
  * least column 20 (33), "0xVALUE" (10), three masks "  phys 0xMASK" (51)
  * and the newline. */
@@ -63,22 +32,57 @@ static char *put_hex(char *p, uint32_t v, unsigned digits)
     return p;
 }
 
-/* "  0xOFF uNN NAME<pad> 0xVAL", then "  rw 0x..", "  w1c 0x..",
- * "  phys 0x.." when non-zero.  Fields are most of a layout, so the line
- * is written in place without printf, which made formatting (and so
- * hashing) several times slower. */
-static void emit_reg(struct strbuf *sb, const struct vpci_field *f)
+/* " HH" per byte; returns the end. */
+static char *put_bytes(char *p, const uint8_t *b, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++) {
+        p[0] = ' ';
+        p[1] = hx[b[i] >> 4];
+        p[2] = hx[b[i] & 15];
+        p += 3;
+    }
+    return p;
+}
+
+static bool all_zero(const uint8_t *p, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++)
+        if (p[i])
+            return false;
+    return true;
+}
+
+/* "0xVAL", then "  rw 0x..", "  w1c 0x..", "  phys 0x.." when non-zero,
+ * for a register of len bytes; returns the end. */
+static inline char *put_reg_values(char *p, const struct vpci_field *f,
+                                   unsigned len)
 {
     static const char *const kw[3] = {"  rw ", "  w1c ", "  phys "};
     static const uint8_t kwlen[3] = {5, 6, 7};
+    const uint8_t *m[3] = {f->rw, f->w1c, f->phys};
+    p = put_hex(p, le_get(f->val, len), 2 * len);
+    for (int k = 0; k < 3; k++) {
+        uint32_t v = le_get(m[k], len);
+        if (!v)
+            continue;
+        memcpy(p, kw[k], kwlen[k]);
+        p = put_hex(p + kwlen[k], v, 2 * len);
+    }
+    return p;
+}
+
+/* "  0xOFF uNN NAME<pad> 0xVAL" and the masks.  Fields are most of a
+ * layout, so the line is written in place without printf, which made
+ * formatting (and so hashing) several times slower. */
+static void emit_reg(struct strbuf *sb, const struct vpci_field *f)
+{
     char *line = strbuf_room(sb, REG_LINE_MAX);
     if (!line)
         return;
     char *p = line;
-    /* A register is at most 4 bytes (vpci_block_add_reg). */
-    unsigned digits = 2u * (f->len < 4 ? f->len : 4);
     const char *w = f->len == 1 ? " u8  " : f->len == 2 ? " u16 " : " u32 ";
-    size_t nl = strlen(f->name);
+    /* Bounded: an unterminated name must not run past the line. */
+    size_t nl = strnlen(f->name, VPCI_NAME_MAX);
     memcpy(p, "  0x", 4);
     p += 4;
     unsigned od = f->off > 0xff ? 3 : 2;
@@ -86,19 +90,63 @@ static void emit_reg(struct strbuf *sb, const struct vpci_field *f)
         *p++ = hx[(f->off >> (4 * i)) & 15];
     memcpy(p, w, 5);
     p += 5;
+    /* The name, padded with blanks to column NAME_COLUMN, and one more. */
+    memset(p, ' ', VPCI_NAME_MAX + 1);
     memcpy(p, f->name, nl);
-    p += nl;
-    size_t pad = (nl < NAME_COLUMN ? NAME_COLUMN - nl : 0) + 1;
-    memset(p, ' ', pad);
-    p += pad;
-    p = put_hex(p, le_get(f->val, f->len), digits);
+    p += (nl < NAME_COLUMN ? NAME_COLUMN : nl) + 1;
+    /* One case per width, each compiled for its constant length: loops
+     * that end at a different count on every line cost more than the
+     * rest of the line. */
+    switch (f->len) {
+    case 1:
+        p = put_reg_values(p, f, 1);
+        break;
+    case 2:
+        p = put_reg_values(p, f, 2);
+        break;
+    case 4:
+        p = put_reg_values(p, f, 4);
+        break;
+    default: /* not a valid register, but formatted all the same */
+        p = put_reg_values(p, f, f->len < 4 ? f->len : 4);
+        break;
+    }
+    *p++ = '\n';
+    strbuf_commit(sb, (size_t)(p - line));
+}
+
+/* "  0xOFF bytes N HH HH..", then "  rw HH..", "  w1c HH..", "  phys HH.."
+ * for the masks that are not all zero, written in place like registers. */
+static void emit_bytes_field(struct strbuf *sb, const struct vpci_field *f)
+{
+    static const char *const kw[3] = {"  rw", "  w1c", "  phys"};
+    static const uint8_t kwlen[3] = {4, 5, 6};
     const uint8_t *m[3] = {f->rw, f->w1c, f->phys};
+    /* "  0xOFFF bytes NNNNN" (20), four byte lists with their keywords,
+     * the newline. */
+    char *line = strbuf_room(sb, 20 + 4 * (6 + 3 * (size_t)f->len));
+    if (!line)
+        return;
+    char *p = line;
+    memcpy(p, "  0x", 4);
+    p += 4;
+    unsigned od = f->off > 0xfff ? 4 : f->off > 0xff ? 3 : 2;
+    for (unsigned i = od; i-- > 0;)
+        *p++ = hx[(f->off >> (4 * i)) & 15];
+    memcpy(p, " bytes ", 7);
+    p += 7;
+    char num[8];
+    size_t n = 0;
+    for (unsigned v = f->len; v; v /= 10)
+        num[sizeof(num) - 1 - n++] = (char)('0' + v % 10);
+    memcpy(p, num + sizeof(num) - n, n);
+    p += n;
+    p = put_bytes(p, f->val, f->len);
     for (int k = 0; k < 3; k++) {
-        uint32_t v = le_get(m[k], f->len);
-        if (!v)
+        if (all_zero(m[k], f->len))
             continue;
         memcpy(p, kw[k], kwlen[k]);
-        p = put_hex(p + kwlen[k], v, digits);
+        p = put_bytes(p + kwlen[k], m[k], f->len);
     }
     *p++ = '\n';
     strbuf_commit(sb, (size_t)(p - line));
@@ -106,23 +154,10 @@ static void emit_reg(struct strbuf *sb, const struct vpci_field *f)
 
 static void emit_field(struct strbuf *sb, const struct vpci_field *f)
 {
-    static const char *const kw[3] = {"  rw", "  w1c", "  phys"};
-    const uint8_t *m[3] = {f->rw, f->w1c, f->phys};
-    if (!f->is_bytes) {
+    if (f->is_bytes)
+        emit_bytes_field(sb, f);
+    else
         emit_reg(sb, f);
-        return;
-    }
-    emit_off(sb, f->off);
-    strbuf_append(sb, " bytes ", 7);
-    strbuf_dec(sb, f->len);
-    emit_bytes(sb, f->val, f->len);
-    for (int k = 0; k < 3; k++) {
-        if (all_zero(m[k], f->len))
-            continue;
-        strbuf_puts(sb, kw[k]);
-        emit_bytes(sb, m[k], f->len);
-    }
-    strbuf_append(sb, "\n", 1);
 }
 
 static int cmp_field(const void *a, const void *b)
@@ -252,55 +287,47 @@ VPCI_EXPORT const char *vpci_bar_type_name(enum vpci_bar_type t)
     return "none";
 }
 
-static int format(const struct vpci_layout *l, bool with_binding,
-                  char **ret_text, size_t *ret_len)
+int vpci_layout_format_to(struct strbuf *sb, const struct vpci_layout *l,
+                          bool with_binding)
 {
-    struct strbuf sb;
-    int r = 0;
-
-    if (!l || !ret_text || l->nblocks == 0)
+    int r;
+    if (!l || l->nblocks == 0)
         return -EINVAL;
-    strbuf_init(&sb);
-    /* Room for a typical line per field up front: no regrowth. */
-    size_t nf = 0;
-    for (size_t i = 0; i < l->nblocks; i++)
-        nf += l->blocks[i].nfields + 2;
-    strbuf_grow(&sb, 64 * nf + 256);
-    strbuf_append(&sb, "vpci-layout ", 12);
-    strbuf_dec(&sb, l->format);
-    strbuf_append(&sb, "\nspace ", 7);
-    strbuf_dec(&sb, l->space);
-    strbuf_append(&sb, "\n\n", 2);
-    if ((r = emit_block(&sb, l, &l->blocks[0])) < 0)
-        goto out;
-    strbuf_puts(&sb, "\n");
+    strbuf_append(sb, "vpci-layout ", 12);
+    strbuf_dec(sb, l->format);
+    strbuf_append(sb, "\nspace ", 7);
+    strbuf_dec(sb, l->space);
+    strbuf_append(sb, "\n\n", 2);
+    if ((r = emit_block(sb, l, &l->blocks[0])) < 0)
+        return r;
+    strbuf_puts(sb, "\n");
     for (unsigned i = 0; i < VPCI_MAX_BARS; i++) {
         const struct vpci_bar *b = &l->bars[i];
         if (b->type == VPCI_BAR_NONE)
             continue;
         /* "bar N TYPE[ prefetch] size 0xS[ from M]" */
-        strbuf_append(&sb, "bar ", 4);
-        strbuf_dec(&sb, i);
-        strbuf_append(&sb, " ", 1);
-        strbuf_puts(&sb, vpci_bar_type_name(b->type));
+        strbuf_append(sb, "bar ", 4);
+        strbuf_dec(sb, i);
+        strbuf_append(sb, " ", 1);
+        strbuf_puts(sb, vpci_bar_type_name(b->type));
         if (b->prefetch)
-            strbuf_append(&sb, " prefetch", 9);
-        strbuf_append(&sb, " size 0x", 8);
-        strbuf_hex(&sb, b->size, 1);
+            strbuf_append(sb, " prefetch", 9);
+        strbuf_append(sb, " size 0x", 8);
+        strbuf_hex(sb, b->size, 1);
         if (b->from >= 0) {
-            strbuf_append(&sb, " from ", 6);
-            strbuf_dec(&sb, (unsigned)b->from);
+            strbuf_append(sb, " from ", 6);
+            strbuf_dec(sb, (unsigned)b->from);
         }
-        strbuf_append(&sb, "\n", 1);
+        strbuf_append(sb, "\n", 1);
     }
     if (l->rom.size) {
-        strbuf_append(&sb, "rom size 0x", 11);
-        strbuf_hex(&sb, l->rom.size, 1);
+        strbuf_append(sb, "rom size 0x", 11);
+        strbuf_hex(sb, l->rom.size, 1);
         if (l->rom.from_phys)
-            strbuf_append(&sb, " from rom", 9);
-        strbuf_append(&sb, "\n", 1);
+            strbuf_append(sb, " from rom", 9);
+        strbuf_append(sb, "\n", 1);
     } else {
-        strbuf_puts(&sb, "rom none\n");
+        strbuf_puts(sb, "rom none\n");
     }
     static const enum vpci_block_kind order[] = {
         VPCI_BLOCK_CAP, VPCI_BLOCK_ECAP, VPCI_BLOCK_RAW};
@@ -311,20 +338,38 @@ static int format(const struct vpci_layout *l, bool with_binding,
                 continue;
             if (b->kind == VPCI_BLOCK_RAW && b->nfields == 0)
                 continue;
-            strbuf_puts(&sb, "\n");
-            if ((r = emit_block(&sb, l, b)) < 0)
-                goto out;
+            strbuf_puts(sb, "\n");
+            if ((r = emit_block(sb, l, b)) < 0)
+                return r;
         }
     }
-    if ((r = emit_stmts(&sb, "requires", l->requires, l->nrequires, false)) < 0)
-        goto out;
+    if ((r = emit_stmts(sb, "requires", l->requires, l->nrequires, false)) < 0)
+        return r;
     if (with_binding && l->has_binding &&
-        (r = emit_stmts(&sb, "binding", l->binding, l->nbinding, true)) < 0)
-        goto out;
+        (r = emit_stmts(sb, "binding", l->binding, l->nbinding, true)) < 0)
+        return r;
+    return sb->oom ? -ENOMEM : 0;
+}
+
+static int format(const struct vpci_layout *l, bool with_binding,
+                  char **ret_text, size_t *ret_len)
+{
+    struct strbuf sb;
+
+    if (!l || !ret_text || l->nblocks == 0)
+        return -EINVAL;
+    strbuf_init(&sb);
+    /* Room for a typical line per field up front: no regrowth. */
+    size_t nf = 0;
+    for (size_t i = 0; i < l->nblocks; i++)
+        nf += l->blocks[i].nfields + 2;
+    strbuf_grow(&sb, 64 * nf + 256);
+    int r = vpci_layout_format_to(&sb, l, with_binding);
+    if (r < 0) {
+        strbuf_release(&sb);
+        return r;
+    }
     return strbuf_detach(&sb, ret_text, ret_len);
-out:
-    strbuf_release(&sb);
-    return r;
 }
 
 VPCI_EXPORT int vpci_layout_format(const struct vpci_layout *l, char **ret_text,

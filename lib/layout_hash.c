@@ -8,11 +8,24 @@
 
 #include "internal.h"
 
-VPCI_EXPORT int vpci_sha256_hex(const void *data, size_t len,
-                                char ret[VPCI_HASH_STRLEN])
+/* "sha256:<hex>" of what ctx has taken in. */
+static void digest_hex(struct sha256_ctx *ctx, char ret[VPCI_HASH_STRLEN])
 {
     static const char hex[] = "0123456789abcdef";
     uint8_t md[SHA256_DIGEST_SIZE];
+
+    sha256_digest(ctx, sizeof(md), md);
+    memcpy(ret, "sha256:", 7);
+    for (unsigned i = 0; i < SHA256_DIGEST_SIZE; i++) {
+        ret[7 + 2 * i] = hex[md[i] >> 4];
+        ret[8 + 2 * i] = hex[md[i] & 15];
+    }
+    ret[71] = '\0';
+}
+
+VPCI_EXPORT int vpci_sha256_hex(const void *data, size_t len,
+                                char ret[VPCI_HASH_STRLEN])
+{
     struct sha256_ctx ctx;
 
     if ((!data && len) || !ret)
@@ -21,27 +34,38 @@ VPCI_EXPORT int vpci_sha256_hex(const void *data, size_t len,
      * a whole layout with OpenSSL 3's EVP interface. */
     sha256_init(&ctx);
     sha256_update(&ctx, len, data);
-    sha256_digest(&ctx, sizeof(md), md);
-    memcpy(ret, "sha256:", 7);
-    for (unsigned i = 0; i < SHA256_DIGEST_SIZE; i++) {
-        ret[7 + 2 * i] = hex[md[i] >> 4];
-        ret[8 + 2 * i] = hex[md[i] & 15];
-    }
-    ret[71] = '\0';
+    digest_hex(&ctx, ret);
     return 0;
 }
+
+static void hash_text(void *ctx, const char *text, size_t len)
+{
+    sha256_update(ctx, len, (const uint8_t *)text);
+}
+
+/* Hashes take text as it is formatted, a few KiB at a time, so no copy
+ * of the whole text is built (or allocated) just to be hashed. */
+#define HASH_CHUNK 4096
 
 VPCI_EXPORT int vpci_layout_hash(const struct vpci_layout *l,
                                  char ret[VPCI_HASH_STRLEN])
 {
-    char *text;
-    size_t len;
-    int r = vpci_layout_format_unbound(l, &text, &len);
+    struct sha256_ctx ctx;
+    struct strbuf sb;
+    char chunk[HASH_CHUNK];
+
+    if (!ret)
+        return -EINVAL;
+    sha256_init(&ctx);
+    strbuf_init_sink(&sb, chunk, sizeof(chunk), hash_text, &ctx);
+    int r = vpci_layout_format_to(&sb, l, false);
+    if (r == 0)
+        r = strbuf_flush(&sb);
+    strbuf_release(&sb);
     if (r < 0)
         return r;
-    r = vpci_sha256_hex(text, len, ret);
-    free(text);
-    return r;
+    digest_hex(&ctx, ret);
+    return 0;
 }
 
 /*

@@ -11,6 +11,18 @@ void strbuf_init(struct strbuf *sb)
     memset(sb, 0, sizeof(*sb));
 }
 
+void strbuf_init_sink(struct strbuf *sb, char *storage, size_t size,
+                      void (*sink)(void *opaque, const char *text, size_t len),
+                      void *opaque)
+{
+    strbuf_init(sb);
+    sb->buf = storage;
+    sb->cap = size;
+    sb->borrowed = true;
+    sb->sink = sink;
+    sb->opaque = opaque;
+}
+
 static bool strbuf_reserve(struct strbuf *sb, size_t extra)
 {
     if (sb->oom)
@@ -22,17 +34,37 @@ static bool strbuf_reserve(struct strbuf *sb, size_t extra)
     size_t need = sb->len + extra + 1;
     if (need <= sb->cap)
         return true;
+    if (sb->sink && sb->len) {
+        sb->sink(sb->opaque, sb->buf, sb->len);
+        sb->len = 0;
+        need = extra + 1;
+        if (need <= sb->cap)
+            return true;
+    }
     size_t ncap = sb->cap ? sb->cap : 256;
     while (ncap < need)
         ncap *= 2;
-    char *n = realloc(sb->buf, ncap);
+    char *n = sb->borrowed ? malloc(ncap) : realloc(sb->buf, ncap);
     if (!n) {
         sb->oom = true;
         return false;
     }
+    if (sb->borrowed)
+        memcpy(n, sb->buf, sb->len);
+    sb->borrowed = false;
     sb->buf = n;
     sb->cap = ncap;
     return true;
+}
+
+int strbuf_flush(struct strbuf *sb)
+{
+    if (sb->oom)
+        return -ENOMEM;
+    if (sb->sink && sb->len)
+        sb->sink(sb->opaque, sb->buf, sb->len);
+    sb->len = 0;
+    return 0;
 }
 
 void strbuf_grow(struct strbuf *sb, size_t n)
@@ -121,17 +153,9 @@ void strbuf_dec(struct strbuf *sb, uint64_t v)
     strbuf_append(sb, tmp + sizeof(tmp) - n, n);
 }
 
-char *strbuf_room(struct strbuf *sb, size_t n)
+char *strbuf_room_slow(struct strbuf *sb, size_t n)
 {
     return strbuf_reserve(sb, n) ? sb->buf + sb->len : NULL;
-}
-
-void strbuf_commit(struct strbuf *sb, size_t used)
-{
-    if (sb->oom)
-        return;
-    sb->len += used;
-    sb->buf[sb->len] = '\0';
 }
 
 void strbuf_printf(struct strbuf *sb, const char *fmt, ...)
@@ -159,6 +183,7 @@ int strbuf_detach(struct strbuf *sb, char **ret, size_t *ret_len)
 
 void strbuf_release(struct strbuf *sb)
 {
-    free(sb->buf);
+    if (!sb->borrowed)
+        free(sb->buf);
     strbuf_init(sb);
 }
