@@ -492,18 +492,32 @@ static int check_field_shape(const struct vpci_block *b,
     return 0;
 }
 
-/* Named fields must sit where the capability table puts them. */
+static bool def_is(const struct vpci_field_def *d, const struct vpci_field *f)
+{
+    return d->off == f->off && d->width == f->len && d->name[0] == f->name[0] &&
+           !strcmp(d->name, f->name);
+}
+
+/* Named fields must sit where the capability table puts them.  *hint is
+ * where to look first: fields are usually written in table order, so the
+ * entry after the last match is nearly always the one. */
 static int check_table_name(const struct vpci_field *f,
                             const struct vpci_field_def *defs, size_t ndefs,
-                            const char *where, struct vpci_error *err)
+                            size_t *hint, const char *where,
+                            struct vpci_error *err)
 {
     if (f->is_bytes)
         return 0;
+    if (*hint < ndefs && def_is(&defs[*hint], f)) {
+        ++*hint;
+        return 0;
+    }
     /* Common case: the table has this name at this offset and width. */
     for (size_t i = 0; i < ndefs; i++)
-        if (defs[i].off == f->off && defs[i].width == f->len &&
-            defs[i].name[0] == f->name[0] && !strcmp(defs[i].name, f->name))
+        if (def_is(&defs[i], f)) {
+            *hint = i + 1;
             return 0;
+        }
     bool name_known = false;
     for (size_t i = 0; i < ndefs; i++) {
         if (strcmp(defs[i].name, f->name))
@@ -524,13 +538,24 @@ static int check_table_name(const struct vpci_field *f,
     return 0;
 }
 
-/* FNV-1a of a field name: the duplicate check compares these first. */
+/* A digest of a field name from its length and its first and last eight
+ * characters (which for most names is all of them): the duplicate check
+ * compares these first and the text only when they match.  FNV over every
+ * character, one multiply each, cost more than the rest of validation. */
 static uint32_t name_hash(const char *n)
 {
-    uint32_t h = 2166136261u;
-    for (; *n; n++)
-        h = (h ^ (unsigned char)*n) * 16777619u;
-    return h;
+    size_t len = strlen(n);
+    uint64_t head = 0, tail = 0;
+    if (len >= 8) {
+        memcpy(&head, n, 8);
+        memcpy(&tail, n + len - 8, 8);
+    } else {
+        for (size_t i = 0; i < len; i++)
+            head = head << 8 | (unsigned char)n[i];
+    }
+    uint64_t h =
+        (head ^ tail * 0x9e3779b97f4a7c15u ^ len) * 0xff51afd7ed558ccdu;
+    return (uint32_t)(h >> 32);
 }
 
 /* A name says which register a line is about: one per block.  Hashes
@@ -604,7 +629,7 @@ static int check_block(struct vstate *s, size_t bi)
         VFAIL(err, b->line, b->col, "%s block has an offset", block_kw(b));
     }
 
-    size_t nhdr = 0;
+    size_t nhdr = 0, hint = 0;
     const struct vpci_field_def *hdr =
         vpci_header_fields(l->header_type, &nhdr);
     for (size_t fi = 0; fi < b->nfields; fi++) {
@@ -621,7 +646,8 @@ static int check_block(struct vstate *s, size_t bi)
                       "%s is outside the header (0x00-0x3f); use a cap, ecap "
                       "or raw block",
                       what);
-            if ((r = check_table_name(f, hdr, nhdr, "the header", err)) < 0)
+            if ((r = check_table_name(f, hdr, nhdr, &hint, "the header", err)) <
+                0)
                 return r;
             break;
         case VPCI_BLOCK_CAP:
@@ -644,7 +670,7 @@ static int check_block(struct vstate *s, size_t bi)
                       "%s is outside %s, which is at most 0x%x bytes long",
                       what, def->name, def->max_len);
             if (def && (r = check_table_name(f, def->fields, def->nfields,
-                                             def->name, err)) < 0)
+                                             &hint, def->name, err)) < 0)
                 return r;
             break;
         }
