@@ -499,6 +499,14 @@ api GET /v1/health
 expect_eq "health after the restart" "[$FIXTURE_DEVICES,4]" "$(jbc '[.devices, .instance_types]')"
 
 # ---------------------------------------------------------------- immutability
+# GET routes also answer HEAD (api/openapi.yaml): status and headers, no body.
+api HEAD /v1/health
+expect_eq "HEAD /v1/health: 200 JSON without a body" "200 application/json 0" "$STATUS $CTYPE $(wc -c <"$RBODY")"
+api HEAD /v1/instance-types/nic-vf/versions/2 -H 'Accept: text/x-vpci-layout'
+expect_eq "HEAD of a version's text: status, type, ETag" "200 text/x-vpci-layout; charset=utf-8 \"$HB\"" "$STATUS $CTYPE $(hdr etag)"
+api HEAD /v1/devices/0000:99:00.0
+expect_eq "HEAD of an absent device: 404 problem without a body" "404 application/problem+json 0" "$STATUS $CTYPE $(wc -c <"$RBODY")"
+
 # allow_set: the methods of the Allow header, sorted, one line.
 allow_set() {
     hdr allow | tr ',' '\n' | tr -d ' ' | grep -v '^$' | LC_ALL=C sort | tr '\n' ' ' | sed 's/ $//'
@@ -510,13 +518,13 @@ not_allowed() {
     expect_eq "$1 $2: Allow" "$3" "$(allow_set)"
 }
 for m in PUT PATCH DELETE POST; do
-    not_allowed "$m" /v1/instance-types/nic-vf/versions/1 GET
+    not_allowed "$m" /v1/instance-types/nic-vf/versions/1 "GET HEAD"
 done
-not_allowed DELETE /v1/instance-types/nic-vf/versions/latest GET
-not_allowed DELETE /v1/instance-types/nic-vf GET
-not_allowed PUT /v1/instance-types/nic-vf GET
-not_allowed DELETE /v1/instance-types/nic-vf/versions "GET POST"
-not_allowed PUT /v1/instance-types "GET POST"
+not_allowed DELETE /v1/instance-types/nic-vf/versions/latest "GET HEAD"
+not_allowed DELETE /v1/instance-types/nic-vf "GET HEAD"
+not_allowed PUT /v1/instance-types/nic-vf "GET HEAD"
+not_allowed DELETE /v1/instance-types/nic-vf/versions "GET HEAD POST"
+not_allowed PUT /v1/instance-types "GET HEAD POST"
 not_allowed GET /v1/instance-types/nic-vf/versions/1/deprecate POST
 
 sq_fails() { # DESCRIPTION MESSAGE SQL
@@ -701,14 +709,16 @@ scrape
 expect_eq "unmatched requests counted with route=\"unmatched\"" "$((NF_BEFORE + n_nf))" "$(metric "$REQ_UNMATCHED")"
 
 # wrong methods
-not_allowed POST /v1/health GET
-not_allowed DELETE /metrics GET
-not_allowed POST /v1/devices GET
-not_allowed DELETE /v1/devices/0000:3b:00.0 GET
-not_allowed POST /v1/devices/0000:3b:00.0/layout GET
+not_allowed POST /v1/health "GET HEAD"
+not_allowed DELETE /metrics "GET HEAD"
+not_allowed POST /v1/devices "GET HEAD"
+not_allowed DELETE /v1/devices/0000:3b:00.0 "GET HEAD"
+not_allowed POST /v1/devices/0000:3b:00.0/layout "GET HEAD"
 not_allowed GET /v1/devices/rescan POST
-not_allowed DELETE /v1/instance-types "GET POST"
-not_allowed PATCH /v1/instance-types/nic-vf/versions "GET POST"
+api HEAD /v1/devices/rescan
+expect_eq "HEAD /v1/devices/rescan: 405 with Allow, no body" "405 POST 0" "$STATUS $(allow_set) $(wc -c <"$RBODY")"
+not_allowed DELETE /v1/instance-types "GET HEAD POST"
+not_allowed PATCH /v1/instance-types/nic-vf/versions "GET HEAD POST"
 
 # bad BDFs
 LONGBDF=$(awk 'BEGIN { for (i = 0; i < 300; i++) printf "0"; printf ":3b:00.0" }')
@@ -820,18 +830,22 @@ expect_eq "no version or audit row from failed requests" "$n_versions $n_audit" 
 
 # ---------------------------------------------------------------- whole log
 expect_eq "every non-304 response has a body ending with a newline" 0 \
-    "$(jq -s '[.[] | select(.status != 304) | select(.body | endswith("\n") | not)] | length' "$RESPONSES")"
+    "$(jq -s '[.[] | select(.status != 304 and .method != "HEAD") | select(.body | endswith("\n") | not)] | length' "$RESPONSES")"
 expect_eq "every error is problem+json with title, detail, status, code" 0 \
-    "$(jq -s '[.[] | select(.status >= 400) | select(.content_type != "application/problem+json" or
+    "$(jq -s '[.[] | select(.status >= 400 and .method != "HEAD") | select(.content_type != "application/problem+json" or
         ((.body | fromjson? // {}) | (.title | type) != "string" or (.detail | type) != "string" or .detail == ""
          or .status == null or (.code | type) != "string"))] | length' "$RESPONSES")"
 expect_eq "one fixed title per problem code" 0 \
     "$(jq -s '[.[] | select(.status >= 400) | (.body | fromjson? // {}) | select(.code) | {code, title}]
         | group_by(.code) | map(select((map(.title) | unique | length) > 1)) | length' "$RESPONSES")"
 expect_eq "problem instance is the request path" 0 \
-    "$(jq -s '[.[] | select(.status >= 400 and .status != 414 and .status != 431)
+    "$(jq -s '[.[] | select(.status >= 400 and .status != 414 and .status != 431 and .method != "HEAD")
         | select(.path | test("%") | not)
         | select((.body | fromjson? // {}).instance != (.path | sub("\\?.*$"; "")))] | length' "$RESPONSES")"
+expect_eq "414 and 431 problems: instance is the path or a prefix of it" 0 \
+    "$(jq -s '[.[] | select(.status == 414 or .status == 431)
+        | (.body | fromjson? // {}).instance as $i
+        | select(($i | type) != "string" or ($i | startswith("/") | not) or (.path | startswith($i) | not))] | length' "$RESPONSES")"
 expect_eq "405 replies carry Allow, 401 replies WWW-Authenticate" 0 \
     "$(jq -s '[.[] | select((.status == 405 and (.headers.allow == null)) or (.status == 401 and (.headers["www-authenticate"] == null)))] | length' "$RESPONSES")"
 

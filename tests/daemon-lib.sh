@@ -231,9 +231,17 @@ api() {
     fi
     : >"$RBODY"
     : >"$RHEAD.raw"
-    STATUS=$(curl -sS --globoff --path-as-is -m "$API_TIMEOUT" -X "$_m" \
+    # curl waits for a body after -X HEAD; --head does not (and writes the
+    # headers to -o, which is emptied below).
+    if [ "$_m" = HEAD ]; then
+        set -- --head "$@"
+    else
+        set -- -X "$_m" "$@"
+    fi
+    STATUS=$(curl -sS --globoff --path-as-is -m "$API_TIMEOUT" \
         -o "$RBODY" -D "$RHEAD.raw" -w '%{http_code}' "$@" 2>"$TMP/api.err")
     [ -n "$STATUS" ] || STATUS=000
+    [ "$_m" = HEAD ] && : >"$RBODY"
     # Only the last header block (a 100 Continue may precede it).
     tr -d '\r' <"$RHEAD.raw" | awk '
         /^HTTP\// { n = 0 }
