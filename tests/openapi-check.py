@@ -845,6 +845,16 @@ def check_record(spec, schemas, rec, titles, rep):
         if isinstance(inst, str) and status != 414 and \
                 urllib.parse.unquote(inst) != urllib.parse.unquote(path):
             bad("instance %r is not the request path %r" % (inst, path))
+        errs = doc.get("errors")
+        if code == "invalid-layout" and isinstance(errs, list) and errs \
+                and isinstance(errs[0], dict):
+            e = errs[0]
+            want = e.get("message")
+            if e.get("line"):
+                want = "%s:%s: %s" % (e.get("line"), e.get("col"), want)
+            if doc.get("detail") != want:
+                bad("detail %r is not the first error %r"
+                    % (doc.get("detail"), want))
         if isinstance(code, str) and isinstance(doc.get("title"), str):
             first = titles.setdefault(code, doc["title"])
             if first != doc["title"]:

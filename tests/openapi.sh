@@ -160,7 +160,7 @@ problem() {
     rec GET /v2/health 404 $P '{}' "$(problem not-found 404 /v2/health)"
     rec POST /v1/instance-types 422 $P '{}' \
         "$(problem invalid-layout 422 /v1/instance-types \
-            '{"errors": [{"line": 3, "col": 8, "message": "expected a header type"}]}')"
+            '{"detail": "3:8: expected a header type", "errors": [{"line": 3, "col": 8, "message": "expected a header type"}]}')"
 } >"$TMP/good.log"
 run_checker good responses --spec "$SPEC" --log "$TMP/good.log"
 show good
