@@ -63,12 +63,10 @@ static void *uri_logger(void *cls, const char *uri, struct MHD_Connection *c)
         return NULL;
     r->lis = lis;
     r->route = api_nroutes;
-    if (strlen(uri) > API_URI_MAX) {
-        r->uri_long = true;
-        r->uri = strdup("");
-    } else {
-        r->uri = strdup(uri);
-    }
+    /* A target over the limit keeps its first bytes, for the problem's
+     * "instance" and the log. */
+    r->uri_long = strlen(uri) > API_URI_MAX;
+    r->uri = strndup(uri, API_URI_MAX);
     if (!r->uri) {
         free(r);
         return NULL;

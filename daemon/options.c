@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <syslog.h>
 
 #include "log.h"
@@ -103,6 +105,42 @@ static int parse_bool(const char *val, bool *ret)
     return -EINVAL;
 }
 
+/* The form of a listen address (whether it can be bound is found out
+ * when the socket is opened). */
+static int check_listen(const char *val, char *err, size_t errlen)
+{
+    if (!strncmp(val, "unix:", 5)) {
+        size_t n = strlen(val + 5);
+        if (n == 0 || n >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
+            snprintf(err, errlen, "unix: wants a path of 1 to %zu bytes",
+                     sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
+            return -EINVAL;
+        }
+        return 0;
+    }
+    const char *hp = val + 4, *port;
+    if (hp[0] == '[') {
+        const char *close_br = strchr(hp, ']');
+        port = close_br && close_br[1] == ':' && close_br > hp + 1
+                   ? close_br + 2
+                   : NULL;
+    } else {
+        const char *colon = strrchr(hp, ':');
+        port = colon && colon > hp ? colon + 1 : NULL;
+    }
+    char *end = NULL;
+    unsigned long p = port ? strtoul(port, &end, 10) : 0;
+    if (!port || !*port || *end || port[0] == '-' || port[0] == '+' || p < 1 ||
+        p > 65535) {
+        snprintf(err, errlen,
+                 "tcp: wants HOST:PORT with a port from 1 to "
+                 "65535, not \"%.64s\"",
+                 val);
+        return -EINVAL;
+    }
+    return 0;
+}
+
 /* Apply one setting; a message without prefix in err on failure. */
 static int apply(struct vpcid_config *c, enum key k, const char *val, char *err,
                  size_t errlen)
@@ -125,6 +163,8 @@ static int apply(struct vpcid_config *c, enum key k, const char *val, char *err,
                      val);
             return -EINVAL;
         }
+        if (check_listen(val, err, errlen) < 0)
+            return -EINVAL;
         if (c->nlisten == VPCID_LISTEN_MAX) {
             snprintf(err, errlen, "more than %d listen addresses",
                      VPCID_LISTEN_MAX);

@@ -161,6 +161,16 @@ START_TEST(test_bad_input)
          "vpcid: --listen: listen wants "
          "unix:PATH or tcp:HOST:PORT, not "
          "\"http://x\""},
+        {NULL, "--listen", "tcp:127.0.0.1:0",
+         "vpcid: --listen: tcp: wants HOST:PORT with a port from 1 to 65535, "
+         "not \"tcp:127.0.0.1:0\""},
+        {NULL, "--listen", "tcp:[::1]",
+         "vpcid: --listen: tcp: wants "
+         "HOST:PORT with a port from 1 to "
+         "65535, not \"tcp:[::1]\""},
+        {NULL, "--listen", "unix:",
+         "vpcid: --listen: unix: wants a path of "
+         "1 to 107 bytes"},
         {NULL, "--log-level", "loud",
          "vpcid: --log-level: log-level wants "
          "err, warning, notice, info or debug"},
