@@ -70,6 +70,11 @@ static inline void strbuf_commit(struct strbuf *sb, size_t used)
 int strbuf_detach(struct strbuf *sb, char **ret, size_t *ret_len);
 void strbuf_release(struct strbuf *sb);
 
+/* Append a zeroed field of len bytes to b, its arrays pointing at its own
+ * storage (len <= 4) or at one zeroed allocation; NULL if out of memory.
+ * The parser fills fields in place through this. */
+struct vpci_field *vpci_block_new_field(struct vpci_block *b, unsigned len);
+
 /* Append the canonical text of l (with or without its binding) to sb:
  * 0, -EINVAL or -ENOMEM. */
 int vpci_layout_format_to(struct strbuf *sb, const struct vpci_layout *l,

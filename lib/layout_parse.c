@@ -74,6 +74,36 @@ static bool tok_is(const struct tok *t, const char *s)
     return t->n == n && !memcmp(t->s, s, n);
 }
 
+/* Per-byte tables, one lookup per byte.  char_class: CC_WORD for the
+ * bytes a word is made of (printable ASCII except '#'), CC_NAME for those
+ * of a field name after its first letter ([a-z0-9_]).  hex_value: the
+ * digit's value, or -1 (a table: digits and letters mix in most values,
+ * and range tests mispredicted on them). */
+enum { CC_WORD = 1, CC_NAME = 2 };
+#define CC(c)                                                                  \
+    (((c) > 0x20 && (c) < 0x7f && (c) != '#' ? CC_WORD : 0) |                  \
+     (((c) >= 'a' && (c) <= 'z') || ((c) >= '0' && (c) <= '9') || (c) == '_'   \
+          ? CC_NAME                                                            \
+          : 0))
+#define HV(c)                                                                  \
+    ((c) >= '0' && (c) <= '9'   ? (c) - '0'                                    \
+     : (c) >= 'a' && (c) <= 'f' ? (c) - 'a' + 10                               \
+     : (c) >= 'A' && (c) <= 'F' ? (c) - 'A' + 10                               \
+                                : -1)
+#define T4(M, c) M(c), M((c) + 1), M((c) + 2), M((c) + 3)
+#define T16(M, c) T4(M, c), T4(M, (c) + 4), T4(M, (c) + 8), T4(M, (c) + 12)
+#define T64(M, c)                                                              \
+    T16(M, c), T16(M, (c) + 16), T16(M, (c) + 32), T16(M, (c) + 48)
+static const uint8_t char_class[256] = {T64(CC, 0), T64(CC, 64), T64(CC, 128),
+                                        T64(CC, 192)};
+static const int8_t hex_value[256] = {T64(HV, 0), T64(HV, 64), T64(HV, 128),
+                                      T64(HV, 192)};
+
+static inline bool char_is(unsigned char c, unsigned cls)
+{
+    return char_class[c] & cls;
+}
+
 /* Hex number with a 0x prefix, at most max. */
 static int parse_hex(struct parser *p, const struct tok *t, uint64_t max,
                      const char *what, uint64_t *ret)
@@ -84,7 +114,7 @@ static int parse_hex(struct parser *p, const struct tok *t, uint64_t max,
              what, tokstr(t, b));
     uint64_t v = 0;
     for (size_t i = 2; i < t->n; i++) {
-        int d0 = hex_digit((unsigned char)t->s[i]);
+        int d0 = hex_value[(unsigned char)t->s[i]];
         if (d0 < 0)
             FAIL(p, t->col, "expected %s as a hex number like 0x1f, found '%s'",
                  what, tokstr(t, b));
@@ -130,29 +160,9 @@ static int hexbyte(const struct tok *t)
 {
     if (t->n != 2)
         return -1;
-    int hi = hex_digit((unsigned char)t->s[0]),
-        lo = hex_digit((unsigned char)t->s[1]);
+    int hi = hex_value[(unsigned char)t->s[0]],
+        lo = hex_value[(unsigned char)t->s[1]];
     return hi < 0 || lo < 0 ? -1 : hi << 4 | lo;
-}
-
-/* Character classes, one table lookup per byte: CC_WORD for the bytes a
- * word is made of (printable ASCII except '#'), CC_NAME for those of a
- * field name after its first letter ([a-z0-9_]). */
-enum { CC_WORD = 1, CC_NAME = 2 };
-#define CC(c)                                                                  \
-    (((c) > 0x20 && (c) < 0x7f && (c) != '#' ? CC_WORD : 0) |                  \
-     (((c) >= 'a' && (c) <= 'z') || ((c) >= '0' && (c) <= '9') || (c) == '_'   \
-          ? CC_NAME                                                            \
-          : 0))
-#define CC4(c) CC(c), CC((c) + 1), CC((c) + 2), CC((c) + 3)
-#define CC16(c) CC4(c), CC4((c) + 4), CC4((c) + 8), CC4((c) + 12)
-#define CC64(c) CC16(c), CC16((c) + 16), CC16((c) + 32), CC16((c) + 48)
-static const uint8_t char_class[256] = {CC64(0), CC64(64), CC64(128),
-                                        CC64(192)};
-
-static inline bool word_char(unsigned char c)
-{
-    return char_class[c] & CC_WORD;
 }
 
 bool vpci_name_valid(const char *s, size_t n)
@@ -160,7 +170,7 @@ bool vpci_name_valid(const char *s, size_t n)
     if (n == 0 || n > VPCI_NAME_MAX || !(s[0] >= 'a' && s[0] <= 'z'))
         return false;
     for (size_t i = 1; i < n; i++)
-        if (!(char_class[(unsigned char)s[i]] & CC_NAME))
+        if (!char_is((unsigned char)s[i], CC_NAME))
             return false;
     return true;
 }
@@ -187,7 +197,7 @@ static int tokenize(struct parser *p, const char *line, size_t n,
                  c);
         size_t start = i;
         /* Word characters: printable ASCII but '#'. */
-        while (i < n && word_char((unsigned char)line[i]))
+        while (i < n && char_is((unsigned char)line[i], CC_WORD))
             i++;
         c = i < n ? (unsigned char)line[i] : 0;
         if (i < n && c != ' ' && c != '\t' && c != '#' && c != '\r')
@@ -308,13 +318,16 @@ static int parse_field(struct parser *p, struct vpci_block *b)
         uint32_t m[3] = {0, 0, 0};
         if ((r = parse_masks_reg(p, 4, width, m)) < 0)
             return r;
-        char name[VPCI_NAME_MAX + 1];
-        memcpy(name, nt->s, nt->n);
-        name[nt->n] = '\0';
-        r = vpci_block_add_reg(b, (uint16_t)off, width, name, (uint32_t)v, m[0],
-                               m[1], m[2]);
-        if (r < 0)
-            return r;
+        /* What vpci_block_add_reg does, minus checks already made. */
+        struct vpci_field *rf = vpci_block_new_field(b, width);
+        if (!rf)
+            return -ENOMEM;
+        rf->off = (uint16_t)off;
+        memcpy(rf->name, nt->s, nt->n);
+        le_put(rf->val, width, (uint32_t)v);
+        le_put(rf->rw, width, m[0]);
+        le_put(rf->w1c, width, m[1]);
+        le_put(rf->phys, width, m[2]);
     } else if (tok_is(w, "bytes")) {
         uint64_t n;
         if ((r = need(p, 2, "a byte count")) < 0)
@@ -324,13 +337,13 @@ static int parse_field(struct parser *p, struct vpci_block *b)
             return r;
         bool seen[4] = {true, false, false, false};
         static const char *const kw[4] = {"", "rw", "w1c", "phys"};
-        static const uint8_t zeros[VPCI_CFG_SPACE_EXT];
         /* Add the field, then fill its arrays in place; an error takes it
          * out again. */
-        if ((r = vpci_block_add_bytes(b, (uint16_t)off, (unsigned)n, zeros,
-                                      NULL, NULL, NULL)) < 0)
-            return r;
-        struct vpci_field *nf = &b->fields[b->nfields - 1];
+        struct vpci_field *nf = vpci_block_new_field(b, (unsigned)n);
+        if (!nf)
+            return -ENOMEM;
+        nf->off = (uint16_t)off;
+        nf->is_bytes = true;
         uint8_t *arr[4] = {nf->val, nf->rw, nf->w1c, nf->phys};
         size_t i = 3;
         for (int group = 0;; group++) {

@@ -394,6 +394,18 @@ static int claim(struct vstate *s, unsigned from, unsigned len, int32_t who,
                  unsigned line, unsigned col, const struct vpci_field *f,
                  const char *what)
 {
+    /* Nearly every claim is a register inside one byte of the bitmap:
+     * test and take it at once.  The loop below finds the byte an overlap
+     * is reported at. */
+    if (from % 8 + len <= 8) {
+        uint8_t bits = (uint8_t)(((1u << len) - 1) << (from % 8));
+        if (!(s->taken[from / 8] & bits)) {
+            s->taken[from / 8] |= bits;
+            for (unsigned a = from; a < from + len; a++)
+                s->owner[a] = who;
+            return 0;
+        }
+    }
     for (unsigned a = from; a < from + len; a++) {
         if (s->taken[a / 8] & (1u << (a % 8))) {
             char other[128], buf[96];
@@ -477,7 +489,8 @@ static int check_field_shape(const struct vpci_block *b,
             VFAIL(err, f->line, f->col, "field width must be 1, 2 or 4 bytes");
         if (!vpci_name_valid(f->name, strlen(f->name)))
             VFAIL(err, f->line, f->col, "malformed field name '%s'", f->name);
-        if (field_abs(b, f) % f->len)
+        /* len is 1, 2 or 4: a mask, not a division */
+        if (field_abs(b, f) & (f->len - 1u))
             VFAIL(err, f->line, f->col,
                   "field '%s' at 0x%x is not aligned to its width (u%u); use "
                   "bytes for unaligned data",
