@@ -722,8 +722,8 @@ not_allowed PATCH /v1/instance-types/nic-vf/versions "GET HEAD POST"
 
 # bad BDFs
 LONGBDF=$(awk 'BEGIN { for (i = 0; i < 300; i++) printf "0"; printf ":3b:00.0" }')
-for b in zz:00.0 0000:3b:00.8 0000:3b:00 3b:00 3b-00.0 00000:3b:00.0 0000:3b:00.0.0 \
-    0000:3b:000.0 0000:g3:00.0 "$LONGBDF" 0000%3A3b%3A00.9; do
+for b in zz:00.0 0000:3b:00.8 0000:3b:00 3b:00 3b-00.0 00000:3b:00.0 0:3b:00.0 3b:0.0 \
+    0000:3b:00.0.0 0000:3b:000.0 0000:g3:00.0 "$LONGBDF" 0000%3A3b%3A00.9; do
     api GET "/v1/devices/$b"
     expect_problem "GET /v1/devices/$(printf '%.20s' "$b")" 400 bad-bdf
 done

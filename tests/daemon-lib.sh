@@ -30,6 +30,8 @@ API_VIA=unix
 # build starts slower).
 API_TIMEOUT=${API_TIMEOUT:-60}
 DAEMON_WAIT_TENTHS=${DAEMON_WAIT_TENTHS:-300}
+# Each request in the log, for the report of a failed test.
+DAEMON_LOG_LEVEL=${DAEMON_LOG_LEVEL:-debug}
 CLEANUP_PIDS=
 : >"$RESPONSES"
 : >"$DLOG"
@@ -96,7 +98,8 @@ daemon_start() {
     rm -f "$SOCK" "$PIDF"
     echo "--- start: $*" >>"$DLOG"
     "$VPCID" --foreground --sysfs "$TREE" --db "$DB" --listen "unix:$SOCK" \
-        --quirks "$QUIRKS" --pid-file "$PIDF" "$@" >>"$DLOG" 2>&1 &
+        --quirks "$QUIRKS" --pid-file "$PIDF" --log-level "$DAEMON_LOG_LEVEL" "$@" \
+        >>"$DLOG" 2>&1 &
     DAEMON_PID=$!
     daemon_wait_ready
 }
