@@ -26,6 +26,26 @@ struct filter {
     int vfio; /* -1 any, 0, 1 */
 };
 
+/* The API takes a PCI address only in the form sysfs and lspci print it:
+ * DDDD:BB:DD.F (a domain above 0xffff with its digits and no leading
+ * zero) or BB:DD.F for domain 0, hex digits either case. */
+static bool bdf_well_formed(const char *s)
+{
+    size_t n = strlen(s), dom = n > 7 ? n - 8 : 0;
+    if (n != 7 && (n < 12 || n > 16))
+        return false;
+    if (dom && (s[dom] != ':' || (dom > 4 && s[0] == '0')))
+        return false;
+    const char *t = s + (dom ? dom + 1 : 0);
+    for (size_t i = 0; i < dom; i++)
+        if (!isxdigit((unsigned char)s[i]))
+            return false;
+    return isxdigit((unsigned char)t[0]) && isxdigit((unsigned char)t[1]) &&
+           t[2] == ':' && isxdigit((unsigned char)t[3]) &&
+           isxdigit((unsigned char)t[4]) && t[5] == '.' && t[6] >= '0' &&
+           t[6] <= '7';
+}
+
 static int parse_id(const char *s)
 {
     if (!strncasecmp(s, "0x", 2))
@@ -75,7 +95,7 @@ static int parse_filter(const struct api_request *rq, struct api_reply *out,
     }
     if ((v = api_query(rq, "pf"))) {
         unsigned d, b, s, fn;
-        if (vpcid_bdf_parse(v, &d, &b, &s, &fn) < 0) {
+        if (!bdf_well_formed(v) || vpcid_bdf_parse(v, &d, &b, &s, &fn) < 0) {
             api_reply_problem(out, rq, PROB_BAD_QUERY, NULL,
                               "pf wants a PCI address (DDDD:BB:DD.F)");
             return -1;
@@ -173,7 +193,7 @@ static const struct inv_func *find_func(const struct api_request *rq,
                                         const struct snapshot *s)
 {
     unsigned d, b, sl, fn;
-    if (rq->param_bad[0] ||
+    if (rq->param_bad[0] || !bdf_well_formed(rq->param[0]) ||
         vpcid_bdf_parse(rq->param[0], &d, &b, &sl, &fn) < 0) {
         api_reply_problem(out, rq, PROB_BAD_BDF, NULL,
                           "a PCI address is DDDD:BB:DD.F or BB:DD.F (hex)");

@@ -178,6 +178,7 @@ void api_types_create(struct api_request *rq, struct api_reply *out)
     int r = store_create_type(st, rq->actor, name, v[F_DESCRIPTION],
                               v[F_LAYOUT], len[F_LAYOUT], &ver, &err);
     if (r == 0) {
+        api_store_changed();
         api_reply_json(out, 201, version_json(&ver));
         set_location(out, &ver);
     } else if (r == -EINVAL) {
@@ -290,6 +291,8 @@ void api_versions_publish(struct api_request *rq, struct api_reply *out)
         int r = store_publish(st, rq->actor, name, v[0], len[0], &ver, &created,
                               &err);
         if (r == 0) {
+            if (created)
+                api_store_changed();
             api_reply_json(out, created ? 201 : 200, version_json(&ver));
             set_location(out, &ver);
         } else if (r == -EINVAL) {
@@ -392,6 +395,29 @@ static char *version_body(const struct store_version *v, bool text,
     return n;
 }
 
+/* 200 with body b (reference taken over), or 304 when the client holds
+ * it already. */
+static void reply_body(const struct api_request *rq, struct api_reply *out,
+                       struct api_body *b, bool text)
+{
+    char etag[96];
+    snprintf(etag, sizeof(etag), "%s", api_body_etag(b));
+    if (text &&
+        etag_matches(api_header(rq, MHD_HTTP_HEADER_IF_NONE_MATCH), etag)) {
+        api_body_response(b); /* drops the reference */
+        out->status = 304;
+        out->resp =
+            MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+    } else {
+        const char *ctype = api_body_ctype(b);
+        out->status = 200;
+        out->resp = api_body_response(b);
+        api_reply_header(out, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+    }
+    api_reply_header(out, MHD_HTTP_HEADER_ETAG, etag);
+    api_reply_header(out, MHD_HTTP_HEADER_VARY, MHD_HTTP_HEADER_ACCEPT);
+}
+
 void api_version_get(struct api_request *rq, struct api_reply *out)
 {
     static const char *const allowed[] = {NULL};
@@ -400,6 +426,17 @@ void api_version_get(struct api_request *rq, struct api_reply *out)
     if (!name || version_param(rq, out, &n) < 0 ||
         api_query_check(rq, out, allowed) < 0)
         return;
+    bool text = wants_text(api_header(rq, MHD_HTTP_HEADER_ACCEPT));
+    char akey[2 * API_PARAM_MAX + 16];
+    snprintf(akey, sizeof(akey), "%s/%s/%s", name, rq->param[1],
+             text ? "text" : "json");
+    struct api_body *b = api_answer_get(akey);
+    if (b) {
+        reply_body(rq, out, b, text);
+        return;
+    }
+
+    unsigned long gen = api_store_generation();
     struct store *st = store_or_reply(rq, out);
     if (!st)
         return;
@@ -417,41 +454,35 @@ void api_version_get(struct api_request *rq, struct api_reply *out)
         store_failed(rq, out, r, &err, name, n);
         return;
     }
-    bool text = wants_text(api_header(rq, MHD_HTTP_HEADER_ACCEPT));
-    char etag[VPCI_HASH_STRLEN + 2];
-    snprintf(etag, sizeof(etag), "\"%s\"", v.hash);
-    if (text &&
-        etag_matches(api_header(rq, MHD_HTTP_HEADER_IF_NONE_MATCH), etag)) {
-        out->status = 304;
-        out->resp =
-            MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
-    } else {
-        char key[STORE_NAME_MAX + VPCI_HASH_STRLEN + 64];
-        snprintf(key, sizeof(key), "%s/%u/%s/%s/%s", v.name, v.version,
-                 store_state_name(v.state), v.hash, text ? "text" : "json");
-        struct api_body *b = api_body_cache_get(key);
-        if (!b) {
-            unsigned num = v.version;
-            store_version_clear(&v);
-            if ((r = store_get_version(st, name, num, &v, &err)) < 0) {
-                store_failed(rq, out, r, &err, name, num);
-                return;
-            }
-            size_t len = 0;
-            char *body = version_body(&v, text, &len);
-            if (body)
-                b = api_body_cache_put(key, body, len);
-            if (body != v.layout)
-                free(body);
+    char key[STORE_NAME_MAX + VPCI_HASH_STRLEN + 64];
+    snprintf(key, sizeof(key), "%s/%u/%s/%s/%s", v.name, v.version,
+             store_state_name(v.state), v.hash, text ? "text" : "json");
+    b = api_body_cache_get(key);
+    if (!b) {
+        unsigned num = v.version;
+        store_version_clear(&v);
+        if ((r = store_get_version(st, name, num, &v, &err)) < 0) {
+            store_failed(rq, out, r, &err, name, num);
+            return;
         }
-        out->status = 200;
-        out->resp = b ? api_body_response(b) : NULL;
-        api_reply_header(out, MHD_HTTP_HEADER_CONTENT_TYPE,
-                         text ? MIME_LAYOUT "; charset=utf-8" : MIME_JSON);
+        char etag[VPCI_HASH_STRLEN + 2];
+        snprintf(etag, sizeof(etag), "\"%s\"", v.hash);
+        size_t len = 0;
+        char *body = version_body(&v, text, &len);
+        if (body)
+            b = api_body_cache_put(
+                key, body, len,
+                text ? MIME_LAYOUT "; charset=utf-8" : MIME_JSON, etag);
+        if (body != v.layout)
+            free(body);
     }
-    api_reply_header(out, MHD_HTTP_HEADER_ETAG, etag);
-    api_reply_header(out, MHD_HTTP_HEADER_VARY, MHD_HTTP_HEADER_ACCEPT);
     store_version_clear(&v);
+    if (!b) {
+        api_reply_problem(out, rq, PROB_INTERNAL, NULL, "out of memory");
+        return;
+    }
+    api_answer_put(akey, b, gen);
+    reply_body(rq, out, b, text);
 }
 
 void api_version_deprecate(struct api_request *rq, struct api_reply *out)
@@ -469,8 +500,9 @@ void api_version_deprecate(struct api_request *rq, struct api_reply *out)
     struct store_version v = {0};
     /* "latest" names the version it is now, before it changes. */
     int r = store_get_version(st, name, n, &v, &err);
-    if (r == 0)
-        r = store_deprecate(st, rq->actor, name, v.version, &err);
+    if (r == 0 &&
+        (r = store_deprecate(st, rq->actor, name, v.version, &err)) == 0)
+        api_store_changed();
     if (r == -EALREADY)
         r = 0;
     if (r == 0) {

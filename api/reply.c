@@ -116,8 +116,9 @@ void api_reply_text(struct api_reply *out, unsigned status, const char *ctype,
 static void reply_json_as(struct api_reply *out, unsigned status,
                           const char *ctype, json_t *body)
 {
-    char *text =
-        body ? json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    char *text = body ? json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER |
+                                             JSON_REAL_PRECISION(9))
+                      : NULL;
     json_decref(body);
     if (!text) {
         out->status = 500;
