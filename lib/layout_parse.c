@@ -175,6 +175,17 @@ bool vpci_name_valid(const char *s, size_t n)
     return true;
 }
 
+bool vpci_name_valid_str(const char *s)
+{
+    if (!(s[0] >= 'a' && s[0] <= 'z'))
+        return false;
+    size_t i = 1;
+    for (; i <= VPCI_NAME_MAX && s[i]; i++)
+        if (!char_is((unsigned char)s[i], CC_NAME))
+            return false;
+    return i <= VPCI_NAME_MAX;
+}
+
 static int tokenize(struct parser *p, const char *line, size_t n,
                     bool *indented)
 {
@@ -409,6 +420,265 @@ static int parse_field(struct parser *p, struct vpci_block *b)
     f->line = p->line;
     f->col = p->toks[0].col;
     return 0;
+}
+
+/* ------------------------------------------------- fields, fast path */
+
+/*
+ * Field lines are most of a layout.  The common shapes of them,
+ *   0xOFF u8|u16|u32 NAME 0xVALUE [rw|w1c|phys 0xMASK]...
+ *   0xOFF bytes N HH... [rw|w1c|phys HH...]...
+ * are read here in one pass, without the token array.  It takes a line
+ * only when it is sure parse_field() would take it with the same result,
+ * and changes nothing before it is sure; for anything else (every error,
+ * unusual spellings such as 0x0060) it returns 0 and the line goes the
+ * general way, which reports it.  So the general path alone defines the
+ * format and every message.
+ */
+struct scan {
+    const char *s;
+    size_t i, n;
+};
+
+static inline void skip_blanks(struct scan *sc)
+{
+    while (sc->i < sc->n && (sc->s[sc->i] == ' ' || sc->s[sc->i] == '\t'))
+        sc->i++;
+}
+
+/* Where a word may end without an error: a blank, a comment, a final
+ * '\r' or the end of the line. */
+static inline bool at_word_end(const struct scan *sc)
+{
+    if (sc->i == sc->n)
+        return true;
+    char c = sc->s[sc->i];
+    return c == ' ' || c == '\t' || c == '#' ||
+           (c == '\r' && sc->i == sc->n - 1);
+}
+
+/* Only blanks and perhaps a comment left. */
+static inline bool at_line_end(struct scan *sc)
+{
+    skip_blanks(sc);
+    return sc->i == sc->n || sc->s[sc->i] == '#' ||
+           (sc->s[sc->i] == '\r' && sc->i == sc->n - 1);
+}
+
+/* The word w (inline, so that memcmp sees a constant length). */
+static inline bool scan_word(struct scan *sc, const char *w, size_t len)
+{
+    if (sc->n - sc->i < len || memcmp(sc->s + sc->i, w, len))
+        return false;
+    sc->i += len;
+    if (at_word_end(sc))
+        return true;
+    sc->i -= len;
+    return false;
+}
+
+/* "0x" and one to eight hex digits, at most max. */
+static inline bool scan_hex(struct scan *sc, uint32_t max, uint32_t *ret)
+{
+    const char *s = sc->s + sc->i;
+    size_t avail = sc->n - sc->i, k = 2;
+    uint32_t v = 0;
+    if (avail < 3 || s[0] != '0' || (s[1] != 'x' && s[1] != 'X'))
+        return false;
+    for (; k < avail && k < 10; k++) {
+        int d = hex_value[(unsigned char)s[k]];
+        if (d < 0)
+            break;
+        v = v << 4 | (uint32_t)d;
+    }
+    sc->i += k;
+    if (k == 2 || !at_word_end(sc) || v > max)
+        return false;
+    *ret = v;
+    return true;
+}
+
+/* One byte as two hex digits, after blanks. */
+static bool scan_hexbyte(struct scan *sc, uint8_t *ret)
+{
+    skip_blanks(sc);
+    if (sc->n - sc->i < 2)
+        return false;
+    int hi = hex_value[(unsigned char)sc->s[sc->i]],
+        lo = hex_value[(unsigned char)sc->s[sc->i + 1]];
+    sc->i += 2;
+    if (hi < 0 || lo < 0 || !at_word_end(sc))
+        return false;
+    *ret = (uint8_t)(hi << 4 | lo);
+    return true;
+}
+
+/* rw, w1c or phys: 0, 1, 2, or -1. */
+static int scan_mask_kw(struct scan *sc)
+{
+    if (scan_word(sc, "rw", 2))
+        return 0;
+    if (scan_word(sc, "w1c", 3))
+        return 1;
+    if (scan_word(sc, "phys", 4))
+        return 2;
+    return -1;
+}
+
+/* The blanks that pad a name to its column, eight at a time: a run of a
+ * different length on every line ends a byte loop with a mispredicted
+ * branch.  A byte's top bit is set in the mask if it is not a blank. */
+static void skip_padding(struct scan *sc)
+{
+    const uint64_t ones = UINT64_C(0x0101010101010101), high = ones << 7;
+    while (sc->n - sc->i >= 8) {
+        uint64_t x;
+        memcpy(&x, sc->s + sc->i, 8);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+        x = __builtin_bswap64(x); /* the first byte lowest */
+#endif
+        uint64_t sp = x ^ (ones * ' '), tab = x ^ (ones * '\t');
+        /* per byte, exactly: top bit set iff the byte is non-zero */
+        sp = ((sp & ~high) + ~high) | sp;
+        tab = ((tab & ~high) + ~high) | tab;
+        uint64_t other = sp & tab & high;
+        if (other) {
+            sc->i += (size_t)__builtin_ctzll(other) / 8;
+            return;
+        }
+        sc->i += 8;
+    }
+    skip_blanks(sc);
+}
+
+/* Register values are 1, 2 or 4 bytes: one case each, so the compiler
+ * writes each without a loop. */
+static void put_reg(struct vpci_field *f, unsigned width, uint32_t v,
+                    const uint32_t m[3])
+{
+    switch (width) {
+    case 1:
+        f->val[0] = (uint8_t)v;
+        f->rw[0] = (uint8_t)m[0];
+        f->w1c[0] = (uint8_t)m[1];
+        f->phys[0] = (uint8_t)m[2];
+        break;
+    case 2:
+        le_put(f->val, 2, v);
+        le_put(f->rw, 2, m[0]);
+        le_put(f->w1c, 2, m[1]);
+        le_put(f->phys, 2, m[2]);
+        break;
+    default:
+        le_put(f->val, 4, v);
+        le_put(f->rw, 4, m[0]);
+        le_put(f->w1c, 4, m[1]);
+        le_put(f->phys, 4, m[2]);
+        break;
+    }
+}
+
+static int fast_bytes(struct parser *p, struct vpci_block *b, struct scan *sc,
+                      uint16_t off, unsigned col)
+{
+    unsigned n = 0;
+    size_t start;
+    skip_blanks(sc);
+    for (start = sc->i; sc->i < sc->n && sc->i - start < 5; sc->i++) {
+        char c = sc->s[sc->i];
+        if (c < '0' || c > '9')
+            break;
+        n = n * 10 + (unsigned)(c - '0');
+    }
+    if (sc->i == start || sc->i - start > 4 || !at_word_end(sc) || n < 1 ||
+        n > VPCI_CFG_SPACE_EXT)
+        return 0;
+    struct vpci_field *f = vpci_block_new_field(b, n);
+    if (!f)
+        return -ENOMEM;
+    uint8_t *arr[4] = {f->val, f->rw, f->w1c, f->phys};
+    bool seen[4] = {true, false, false, false};
+    for (int group = 0;; group++) {
+        int k = 0;
+        if (group > 0) {
+            if (at_line_end(sc))
+                break;
+            k = scan_mask_kw(sc) + 1;
+            if (k == 0 || seen[k])
+                goto undo;
+            seen[k] = true;
+        }
+        for (unsigned j = 0; j < n; j++)
+            if (!scan_hexbyte(sc, &arr[k][j]))
+                goto undo;
+    }
+    f->off = off;
+    f->is_bytes = true;
+    f->line = p->line;
+    f->col = col;
+    return 1;
+undo:
+    if (f->val != f->small_)
+        free(f->val);
+    b->nfields--;
+    return 0;
+}
+
+/* 1 if the line was read, 0 if it must go the general way, or -ENOMEM. */
+static int parse_field_fast(struct parser *p, struct vpci_block *b,
+                            const char *line, size_t n)
+{
+    struct scan sc = {line, 0, n};
+    uint32_t off, v, m[3] = {0, 0, 0};
+    unsigned width;
+
+    skip_blanks(&sc);
+    unsigned col = (unsigned)sc.i + 1;
+    if (b->nfields >= MAX_FIELDS_PER_BLOCK || !scan_hex(&sc, 0xfff, &off))
+        return 0;
+    skip_blanks(&sc);
+    if (scan_word(&sc, "u8", 2))
+        width = 1;
+    else if (scan_word(&sc, "u16", 3))
+        width = 2;
+    else if (scan_word(&sc, "u32", 3))
+        width = 4;
+    else if (scan_word(&sc, "bytes", 5))
+        return fast_bytes(p, b, &sc, (uint16_t)off, col);
+    else
+        return 0;
+    skip_blanks(&sc);
+    const char *name = line + sc.i;
+    if (sc.i == n || name[0] < 'a' || name[0] > 'z')
+        return 0;
+    for (sc.i++; sc.i < n && char_is((unsigned char)line[sc.i], CC_NAME);)
+        sc.i++;
+    size_t nl = (size_t)(line + sc.i - name);
+    if (nl > VPCI_NAME_MAX || !at_word_end(&sc))
+        return 0;
+    uint32_t max = width == 4 ? 0xffffffffu : (1u << (8 * width)) - 1;
+    skip_padding(&sc);
+    if (!scan_hex(&sc, max, &v))
+        return 0;
+    bool seen[3] = {false, false, false};
+    while (!at_line_end(&sc)) {
+        int k = scan_mask_kw(&sc);
+        if (k < 0 || seen[k])
+            return 0;
+        seen[k] = true;
+        skip_blanks(&sc);
+        if (!scan_hex(&sc, max, &m[k]))
+            return 0;
+    }
+    struct vpci_field *f = vpci_block_new_field(b, width);
+    if (!f)
+        return -ENOMEM;
+    f->off = (uint16_t)off;
+    memcpy(f->name, name, nl);
+    put_reg(f, width, v, m);
+    f->line = p->line;
+    f->col = col;
+    return 1;
 }
 
 /* ---------------------------------------------------------- statements */
@@ -816,6 +1086,14 @@ VPCI_EXPORT int vpci_layout_parse(const char *text, size_t len,
                         "line too long (at most %u characters)", MAX_LINE);
             r = -EINVAL;
             goto fail;
+        }
+        if (p.phase == PH_BODY && p.cur_block >= 0 && n > 0 &&
+            (line[0] == ' ' || line[0] == '\t')) {
+            r = parse_field_fast(&p, &p.l->blocks[p.cur_block], line, n);
+            if (r < 0)
+                goto fail;
+            if (r > 0)
+                continue;
         }
         bool indented;
         if ((r = tokenize(&p, line, n, &indented)) < 0)

@@ -8,6 +8,8 @@
 
 /* [a-z][a-z0-9_]*, 1..VPCI_NAME_MAX characters. */
 bool vpci_name_valid(const char *s, size_t n);
+/* The same for a NUL-terminated name, in one pass: true if s is one. */
+bool vpci_name_valid_str(const char *s);
 
 /*
  * Check one requires (binding=false) or binding line.  On error writes a

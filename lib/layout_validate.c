@@ -487,7 +487,7 @@ static int check_field_shape(const struct vpci_block *b,
     } else {
         if (f->len != 1 && f->len != 2 && f->len != 4)
             VFAIL(err, f->line, f->col, "field width must be 1, 2 or 4 bytes");
-        if (!vpci_name_valid(f->name, strlen(f->name)))
+        if (!vpci_name_valid_str(f->name))
             VFAIL(err, f->line, f->col, "malformed field name '%s'", f->name);
         /* len is 1, 2 or 4: a mask, not a division */
         if (field_abs(b, f) & (f->len - 1u))
@@ -505,15 +505,26 @@ static int check_field_shape(const struct vpci_block *b,
     return 0;
 }
 
-static bool def_is(const struct vpci_field_def *d, const struct vpci_field *f)
+/* strcmp() == 0 for short names, without the call. */
+static inline bool name_eq(const char *a, const char *b)
 {
-    return d->off == f->off && d->width == f->len && d->name[0] == f->name[0] &&
-           !strcmp(d->name, f->name);
+    while (*a && *a == *b) {
+        a++;
+        b++;
+    }
+    return *a == *b;
 }
 
-/* Named fields must sit where the capability table puts them.  *hint is
- * where to look first: fields are usually written in table order, so the
- * entry after the last match is nearly always the one. */
+static bool def_is(const struct vpci_field_def *d, const struct vpci_field *f)
+{
+    return d->off == f->off && d->width == f->len && name_eq(d->name, f->name);
+}
+
+/* Named fields must sit where the capability table puts them: 1 if the
+ * table has this name at this place, 0 if it does not know the name (or
+ * the field is bytes), or an error.  *hint is where to look first: fields
+ * are usually written in table order, so the entry after the last match
+ * is nearly always the one. */
 static int check_table_name(const struct vpci_field *f,
                             const struct vpci_field_def *defs, size_t ndefs,
                             size_t *hint, const char *where,
@@ -523,13 +534,13 @@ static int check_table_name(const struct vpci_field *f,
         return 0;
     if (*hint < ndefs && def_is(&defs[*hint], f)) {
         ++*hint;
-        return 0;
+        return 1;
     }
     /* Common case: the table has this name at this offset and width. */
     for (size_t i = 0; i < ndefs; i++)
         if (def_is(&defs[i], f)) {
             *hint = i + 1;
-            return 0;
+            return 1;
         }
     bool name_known = false;
     for (size_t i = 0; i < ndefs; i++) {
@@ -537,7 +548,7 @@ static int check_table_name(const struct vpci_field *f,
             continue;
         name_known = true;
         if (defs[i].off == f->off && defs[i].width == f->len)
-            return 0;
+            return 1;
     }
     if (name_known) {
         for (size_t i = 0; i < ndefs; i++)
@@ -551,30 +562,37 @@ static int check_table_name(const struct vpci_field *f,
     return 0;
 }
 
-/* A digest of a field name from its length and its first and last eight
- * characters (which for most names is all of them): the duplicate check
- * compares these first and the text only when they match.  FNV over every
- * character, one multiply each, cost more than the rest of validation. */
+/* A digest of a field name, in one pass with no multiply: the duplicate
+ * check compares these first and the text only when they match.  FNV
+ * over every character cost more than the rest of validation. */
 static uint32_t name_hash(const char *n)
 {
-    size_t len = strlen(n);
-    uint64_t head = 0, tail = 0;
-    if (len >= 8) {
-        memcpy(&head, n, 8);
-        memcpy(&tail, n + len - 8, 8);
-    } else {
-        for (size_t i = 0; i < len; i++)
-            head = head << 8 | (unsigned char)n[i];
-    }
-    uint64_t h =
-        (head ^ tail * 0x9e3779b97f4a7c15u ^ len) * 0xff51afd7ed558ccdu;
-    return (uint32_t)(h >> 32);
+    uint32_t h = 0;
+    size_t len = 0;
+    for (; n[len]; len++)
+        h = (h << 5 | h >> 27) ^ (unsigned char)n[len];
+    return h ^ (uint32_t)len << 24;
 }
 
-/* A name says which register a line is about: one per block.  Hashes
- * first, text only when they match, so a large block stays cheap. */
+/* Fields tracked as named by the table, per block (beyond it, every
+ * field is compared). */
+#define TRACKED_FIELDS 1024
+
+static bool tracked(const uint64_t *in_table, size_t i)
+{
+    return i < TRACKED_FIELDS && (in_table[i / 64] >> (i % 64) & 1);
+}
+
+/*
+ * A name says which register a line is about: one per block.  Fields the
+ * capability table names at their own place (in_table) cannot repeat a
+ * name: the table names each register once, so a second field of that
+ * name would sit at the same place and has already been rejected as an
+ * overlap, and fields it does not name have names it does not know.  So
+ * only the others are compared, hashes first, text when they match.
+ */
 static int check_unique_names(const struct vpci_block *b,
-                              struct vpci_error *err)
+                              const uint64_t *in_table, struct vpci_error *err)
 {
     uint32_t small[64];
     uint32_t *h = b->nfields <= 64 ? small : malloc(b->nfields * sizeof(*h));
@@ -583,12 +601,14 @@ static int check_unique_names(const struct vpci_block *b,
     int r = 0;
     for (size_t fi = 0; fi < b->nfields && r == 0; fi++) {
         const struct vpci_field *f = &b->fields[fi];
-        h[fi] = name_hash(f->name);
-        if (!f->name[0])
+        h[fi] = 0;
+        if (!f->name[0] || tracked(in_table, fi))
             continue;
+        h[fi] = name_hash(f->name);
         for (size_t gi = 0; gi < fi; gi++) {
             const struct vpci_field *g = &b->fields[gi];
-            if (h[gi] != h[fi] || strcmp(g->name, f->name))
+            if (h[gi] != h[fi] || tracked(in_table, gi) ||
+                strcmp(g->name, f->name))
                 continue;
             vpci_seterr(err, f->line, f->col,
                         "field name '%s' is already used at 0x%02x (line %u) "
@@ -645,6 +665,10 @@ static int check_block(struct vstate *s, size_t bi)
     size_t nhdr = 0, hint = 0;
     const struct vpci_field_def *hdr =
         vpci_header_fields(l->header_type, &nhdr);
+    /* Cleared as far as this block needs: a kilobit per block showed. */
+    uint64_t in_table[TRACKED_FIELDS / 64];
+    size_t ntracked = b->nfields < TRACKED_FIELDS ? b->nfields : TRACKED_FIELDS;
+    memset(in_table, 0, (ntracked + 63) / 64 * sizeof(in_table[0]));
     for (size_t fi = 0; fi < b->nfields; fi++) {
         const struct vpci_field *f = &b->fields[fi];
         unsigned a = field_abs(b, f);
@@ -662,6 +686,8 @@ static int check_block(struct vstate *s, size_t bi)
             if ((r = check_table_name(f, hdr, nhdr, &hint, "the header", err)) <
                 0)
                 return r;
+            if (r > 0 && fi < TRACKED_FIELDS)
+                in_table[fi / 64] |= UINT64_C(1) << (fi % 64);
             break;
         case VPCI_BLOCK_CAP:
         case VPCI_BLOCK_ECAP: {
@@ -682,9 +708,13 @@ static int check_block(struct vstate *s, size_t bi)
                 VFAIL(err, f->line, f->col,
                       "%s is outside %s, which is at most 0x%x bytes long",
                       what, def->name, def->max_len);
-            if (def && (r = check_table_name(f, def->fields, def->nfields,
-                                             &hint, def->name, err)) < 0)
+            if (!def)
+                break;
+            if ((r = check_table_name(f, def->fields, def->nfields, &hint,
+                                      def->name, err)) < 0)
                 return r;
+            if (r > 0 && fi < TRACKED_FIELDS)
+                in_table[fi / 64] |= UINT64_C(1) << (fi % 64);
             break;
         }
         case VPCI_BLOCK_RAW:
@@ -703,7 +733,7 @@ static int check_block(struct vstate *s, size_t bi)
         if (r < 0)
             return r;
     }
-    return check_unique_names(b, s->err);
+    return check_unique_names(b, in_table, s->err);
 }
 
 static int check_header(const struct vpci_layout *l, struct vpci_error *err)
