@@ -8,6 +8,9 @@
  * next dword at +0) are implied and never listed, so derive can emit them
  * from the chain alone.  Bytes inside a capability that no field covers
  * are raw (reserved or structure-specific tables).
+ *
+ * A table names each register once: validation relies on it (a field
+ * at its table place cannot share its name with another field).
  */
 #include <string.h>
 
