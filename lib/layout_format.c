@@ -19,17 +19,42 @@ static const char hx[] = "0123456789abcdef";
 
 /* The longest register line: "  0xOFF u16 " (12), a name padded to at
  * least column 20 (33), "0xVALUE" (10), three masks "  phys 0xMASK" (51)
- * and the newline. */
-#define REG_LINE_MAX 107
+ * and the newline; put_hex() may write 6 bytes past what it keeps. */
+#define REG_LINE_MAX (107 + 6)
 
-/* "0x" and v in lowercase hex, exactly digits long; returns the end. */
-static char *put_hex(char *p, uint32_t v, unsigned digits)
+/*
+ * The eight hex digits of v as they are written, most significant first,
+ * in one word: the nibbles spread one per byte, then '0' added to each and
+ * 'a' - '0' - 10 more to those above 9, without a branch or a table.  A
+ * loop over the digits ended at a different count on every register.
+ */
+static inline uint64_t hex8(uint32_t v)
 {
-    *p++ = '0';
-    *p++ = 'x';
-    for (unsigned i = digits; i-- > 0;)
-        *p++ = hx[(v >> (4 * i)) & 15];
-    return p;
+    const uint64_t ones = UINT64_C(0x0101010101010101);
+    uint64_t n = v;
+    n = (n | n << 16) & UINT64_C(0x0000ffff0000ffff);
+    n = (n | n << 8) & UINT64_C(0x00ff00ff00ff00ff);
+    n = (n | n << 4) & (ones * 0x0f); /* byte k: nibble k */
+    uint64_t letter = ((n + ones * 6) >> 4) & ones;
+    n += ones * '0' + letter * ('a' - '0' - 10);
+#if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    n = __builtin_bswap64(n); /* nibble 7 first in memory */
+#endif
+    return n;
+}
+
+/* "0x" and v in lowercase hex, exactly digits (at most 8) long; returns
+ * the end.  Writes all eight digits: room for 6 more bytes is needed. */
+static inline __attribute__((always_inline)) char *put_hex(char *p, uint32_t v,
+                                                           unsigned digits)
+{
+    p[0] = '0';
+    p[1] = 'x';
+    if (digits == 0)
+        return p + 2;
+    uint64_t w = hex8(v << (32 - 4 * digits));
+    memcpy(p + 2, &w, sizeof(w));
+    return p + 2 + digits;
 }
 
 /* " HH" per byte; returns the end. */
@@ -46,16 +71,18 @@ static char *put_bytes(char *p, const uint8_t *b, unsigned n)
 
 static bool all_zero(const uint8_t *p, unsigned n)
 {
+    /* No early exit: masks are mostly zero, and a branch per byte cost
+     * more than looking at every byte. */
+    uint8_t any = 0;
     for (unsigned i = 0; i < n; i++)
-        if (p[i])
-            return false;
-    return true;
+        any |= p[i];
+    return !any;
 }
 
 /* "0xVAL", then "  rw 0x..", "  w1c 0x..", "  phys 0x.." when non-zero,
  * for a register of len bytes; returns the end. */
-static inline char *put_reg_values(char *p, const struct vpci_field *f,
-                                   unsigned len)
+static inline __attribute__((always_inline)) char *
+put_reg_values(char *p, const struct vpci_field *f, unsigned len)
 {
     static const char *const kw[3] = {"  rw ", "  w1c ", "  phys "};
     static const uint8_t kwlen[3] = {5, 6, 7};
