@@ -9,7 +9,7 @@ b=$1
 top=$(cd "$(dirname "$0")/.." && pwd)
 status=0
 for t in test_layout test_hash test_render test_emu test_decode test_derive \
-    test_inventory test_store; do
+    test_inventory test_store test_api test_options; do
     [ -x "$b/tests/$t" ] || continue
     log=$b/tests/valgrind-$t.log
     if (cd "$b" && CK_FORK=no CK_VERBOSITY=silent top_srcdir=$top \
