@@ -9,8 +9,10 @@
  * from the chain alone.  Bytes inside a capability that no field covers
  * are raw (reserved or structure-specific tables).
  *
- * A table names each register once: validation relies on it (a field
- * at its table place cannot share its name with another field).
+ * Validation relies on two properties of every table: it names each
+ * register once (a field at its table place cannot share its name with
+ * another field), and its names are valid field names and its widths 1,
+ * 2 or 4 (a field found at its table place needs no other shape check).
  */
 #include <string.h>
 

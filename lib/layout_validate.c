@@ -478,8 +478,11 @@ static int check_bars(const struct vpci_layout *l, struct vpci_error *err)
     return 0;
 }
 
+/* placed: the table has this field's name, offset and width, so both
+ * are known to be valid (every table name is a valid name). */
 static int check_field_shape(const struct vpci_block *b,
-                             const struct vpci_field *f, struct vpci_error *err)
+                             const struct vpci_field *f, bool placed,
+                             struct vpci_error *err)
 {
     if (f->is_bytes) {
         if (f->len == 0 || f->len > VPCI_CFG_SPACE_EXT || f->name[0])
@@ -487,7 +490,7 @@ static int check_field_shape(const struct vpci_block *b,
     } else {
         if (f->len != 1 && f->len != 2 && f->len != 4)
             VFAIL(err, f->line, f->col, "field width must be 1, 2 or 4 bytes");
-        if (!vpci_name_valid_str(f->name))
+        if (!placed && !vpci_name_valid_str(f->name))
             VFAIL(err, f->line, f->col, "malformed field name '%s'", f->name);
         /* len is 1, 2 or 4: a mask, not a division */
         if (field_abs(b, f) & (f->len - 1u))
@@ -532,10 +535,6 @@ static int check_table_name(const struct vpci_field *f,
 {
     if (f->is_bytes)
         return 0;
-    if (*hint < ndefs && def_is(&defs[*hint], f)) {
-        ++*hint;
-        return 1;
-    }
     /* Common case: the table has this name at this offset and width. */
     for (size_t i = 0; i < ndefs; i++)
         if (def_is(&defs[i], f)) {
@@ -669,12 +668,30 @@ static int check_block(struct vstate *s, size_t bi)
     uint64_t in_table[TRACKED_FIELDS / 64];
     size_t ntracked = b->nfields < TRACKED_FIELDS ? b->nfields : TRACKED_FIELDS;
     memset(in_table, 0, (ntracked + 63) / 64 * sizeof(in_table[0]));
+    const struct vpci_field_def *table = NULL;
+    size_t ntable = 0;
+    if (b->kind == VPCI_BLOCK_HEADER) {
+        table = hdr;
+        ntable = nhdr;
+    } else if (def) {
+        table = def->fields;
+        ntable = def->nfields;
+    }
     for (size_t fi = 0; fi < b->nfields; fi++) {
         const struct vpci_field *f = &b->fields[fi];
         unsigned a = field_abs(b, f);
         char wbuf[96];
 #define what field_what(f, a, wbuf, sizeof(wbuf))
-        if ((r = check_field_shape(b, f, err)) < 0)
+        /* Fields are usually written in table order: the entry after the
+         * last match is looked at first, before anything else.  A field
+         * found there needs no name check, and no further table check. */
+        bool placed = !f->is_bytes && hint < ntable && def_is(&table[hint], f);
+        if (placed) {
+            hint++;
+            if (fi < TRACKED_FIELDS)
+                in_table[fi / 64] |= UINT64_C(1) << (fi % 64);
+        }
+        if ((r = check_field_shape(b, f, placed, err)) < 0)
             return r;
         switch (b->kind) {
         case VPCI_BLOCK_HEADER:
@@ -683,6 +700,8 @@ static int check_block(struct vstate *s, size_t bi)
                       "%s is outside the header (0x00-0x3f); use a cap, ecap "
                       "or raw block",
                       what);
+            if (placed)
+                break;
             if ((r = check_table_name(f, hdr, nhdr, &hint, "the header", err)) <
                 0)
                 return r;
@@ -708,7 +727,7 @@ static int check_block(struct vstate *s, size_t bi)
                 VFAIL(err, f->line, f->col,
                       "%s is outside %s, which is at most 0x%x bytes long",
                       what, def->name, def->max_len);
-            if (!def)
+            if (!def || placed)
                 break;
             if ((r = check_table_name(f, def->fields, def->nfields, &hint,
                                       def->name, err)) < 0)
