@@ -30,11 +30,16 @@ static int json_depth(const char *s, size_t len)
     return max;
 }
 
+/* C0, DEL and C1 (U+0080..U+009F, UTF-8 C2 80..C2 9F) controls; the text
+ * is valid UTF-8 (jansson checked it). */
 static bool has_control(const char *s, size_t len)
 {
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)s[i];
         if (c < 0x20 || c == 0x7f)
+            return true;
+        if (c == 0xc2 && i + 1 < len && (unsigned char)s[i + 1] >= 0x80 &&
+            (unsigned char)s[i + 1] <= 0x9f)
             return true;
     }
     return false;

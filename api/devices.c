@@ -51,7 +51,7 @@ static int parse_id(const char *s)
     if (!strncasecmp(s, "0x", 2))
         s += 2;
     size_t n = strlen(s);
-    if (n < 1 || n > 4 || strspn(s, "0123456789abcdefABCDEF") != n)
+    if (n != 4 || strspn(s, "0123456789abcdefABCDEF") != n)
         return -1;
     return (int)strtol(s, NULL, 16);
 }

@@ -184,6 +184,8 @@ START_TEST(test_body_fields)
                       413);
     /* Control characters only where the field is text. */
     ck_assert_uint_eq(body("{\"name\":\"a\\tb\",\"layout\":\"x\"}"), 400);
+    ck_assert_uint_eq(body("{\"name\":\"a\\u0085\",\"layout\":\"x\"}"), 400);
+    ck_assert_uint_eq(body("{\"name\":\"\\u00e9\",\"layout\":\"x\"}"), 0);
     ck_assert_uint_eq(body("{\"name\":\"a\",\"layout\":\"a\\u0000b\"}"), 400);
 
     /* Nesting beyond the limit is refused before jansson parses it;
