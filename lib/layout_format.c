@@ -79,6 +79,33 @@ static bool all_zero(const uint8_t *p, unsigned n)
     return !any;
 }
 
+/* Whether any of the three masks of a bytes field has a bit set: most
+ * have none, and then one pass tells. */
+static bool any_mask(const struct vpci_field *f)
+{
+    uint8_t any = 0;
+    for (unsigned i = 0; i < f->len; i++)
+        any |= f->rw[i] | f->w1c[i] | f->phys[i];
+    return any;
+}
+
+/* le_get() spelled out per width, so that a constant len leaves no loop. */
+static inline __attribute__((always_inline)) uint32_t
+reg_value(const uint8_t *p, unsigned len)
+{
+    switch (len) {
+    case 1:
+        return p[0];
+    case 2:
+        return (uint32_t)p[0] | (uint32_t)p[1] << 8;
+    case 4:
+        return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+               (uint32_t)p[3] << 24;
+    default:
+        return le_get(p, len);
+    }
+}
+
 /* "0xVAL", then "  rw 0x..", "  w1c 0x..", "  phys 0x.." when non-zero,
  * for a register of len bytes; returns the end. */
 static inline __attribute__((always_inline)) char *
@@ -87,9 +114,9 @@ put_reg_values(char *p, const struct vpci_field *f, unsigned len)
     static const char *const kw[3] = {"  rw ", "  w1c ", "  phys "};
     static const uint8_t kwlen[3] = {5, 6, 7};
     const uint8_t *m[3] = {f->rw, f->w1c, f->phys};
-    p = put_hex(p, le_get(f->val, len), 2 * len);
+    p = put_hex(p, reg_value(f->val, len), 2 * len);
     for (int k = 0; k < 3; k++) {
-        uint32_t v = le_get(m[k], len);
+        uint32_t v = reg_value(m[k], len);
         if (!v)
             continue;
         memcpy(p, kw[k], kwlen[k]);
@@ -169,7 +196,8 @@ static void emit_bytes_field(struct strbuf *sb, const struct vpci_field *f)
     memcpy(p, num + sizeof(num) - n, n);
     p += n;
     p = put_bytes(p, f->val, f->len);
-    for (int k = 0; k < 3; k++) {
+    bool masks = any_mask(f);
+    for (int k = 0; masks && k < 3; k++) {
         if (all_zero(m[k], f->len))
             continue;
         memcpy(p, kw[k], kwlen[k]);
