@@ -316,7 +316,7 @@ struct vstate {
     struct vpci_error *err;
     /* owner[a] is meaningful only where the taken bit is set, so only
      * the 512-byte bitmap is cleared per validation. */
-    uint8_t taken[VPCI_CFG_SPACE_EXT / 8];
+    uint64_t taken[VPCI_CFG_SPACE_EXT / 64];
     int32_t owner[VPCI_CFG_SPACE_EXT]; /* OWN_* or block << 16 | field+1 */
 };
 
@@ -386,37 +386,44 @@ static const char *field_what(const struct vpci_field *f, unsigned a, char *buf,
  * the claimant in the overlap message. */
 static void mark(struct vstate *s, unsigned a, int32_t who)
 {
-    s->taken[a / 8] |= (uint8_t)(1u << (a % 8));
+    s->taken[a / 64] |= UINT64_C(1) << (a % 64);
     s->owner[a] = who;
 }
 
-static int claim(struct vstate *s, unsigned from, unsigned len, int32_t who,
-                 unsigned line, unsigned col, const struct vpci_field *f,
-                 const char *what)
+static int claim_slow(struct vstate *s, unsigned from, unsigned len,
+                      int32_t who, unsigned line, unsigned col,
+                      const struct vpci_field *f, const char *what)
 {
-    /* Nearly every claim is a register inside one byte of the bitmap:
-     * test and take it at once.  The loop below finds the byte an overlap
-     * is reported at. */
-    if (from % 8 + len <= 8) {
-        uint8_t bits = (uint8_t)(((1u << len) - 1) << (from % 8));
-        if (!(s->taken[from / 8] & bits)) {
-            s->taken[from / 8] |= bits;
-            for (unsigned a = from; a < from + len; a++)
-                s->owner[a] = who;
-            return 0;
-        }
-    }
     for (unsigned a = from; a < from + len; a++) {
-        if (s->taken[a / 8] & (1u << (a % 8))) {
+        if (s->taken[a / 64] >> (a % 64) & 1) {
             char other[128], buf[96];
             describe_owner(s, s->owner[a], other, sizeof(other));
             VFAIL(s->err, line, col, "%s overlaps %s at 0x%x",
                   f ? field_what(f, from, buf, sizeof(buf)) : what, other, a);
         }
-        s->taken[a / 8] |= (uint8_t)(1u << (a % 8));
-        s->owner[a] = who;
+        mark(s, a, who);
     }
     return 0;
+}
+
+/* Take bytes from..from+len-1 for who, or fail on the first one already
+ * taken (f, or for capability headers what, names the claimant).  Nearly
+ * every claim lies in one word of the bitmap: it is tested and taken at
+ * once, and only an overlap (or a long run) goes byte by byte. */
+static inline int claim(struct vstate *s, unsigned from, unsigned len,
+                        int32_t who, unsigned line, unsigned col,
+                        const struct vpci_field *f, const char *what)
+{
+    if (from % 64 + len < 64) {
+        uint64_t bits = ((UINT64_C(1) << len) - 1) << (from % 64);
+        if (!(s->taken[from / 64] & bits)) {
+            s->taken[from / 64] |= bits;
+            for (unsigned a = from; a < from + len; a++)
+                s->owner[a] = who;
+            return 0;
+        }
+    }
+    return claim_slow(s, from, len, who, line, col, f, what);
 }
 
 static int check_bars(const struct vpci_layout *l, struct vpci_error *err)
