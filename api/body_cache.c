@@ -108,6 +108,11 @@ struct MHD_Response *api_body_response(struct api_body *b)
     return r;
 }
 
+void api_body_unref(struct api_body *b)
+{
+    body_unref(b);
+}
+
 void api_body_cache_clear(void)
 {
     pthread_mutex_lock(&cache.lock);

@@ -38,6 +38,8 @@ const char *api_body_etag(const struct api_body *b);
 /* A response whose content is b; takes over the reference (dropped even
  * on failure). */
 struct MHD_Response *api_body_response(struct api_body *b);
+/* Drop the caller's reference without making a response. */
+void api_body_unref(struct api_body *b);
 
 /* Per-thread level: the body answering request key, with a reference, or
  * NULL.  To remember one (a reference of its own is taken), read the

@@ -404,7 +404,7 @@ static void reply_body(const struct api_request *rq, struct api_reply *out,
     snprintf(etag, sizeof(etag), "%s", api_body_etag(b));
     if (text &&
         etag_matches(api_header(rq, MHD_HTTP_HEADER_IF_NONE_MATCH), etag)) {
-        api_body_response(b); /* drops the reference */
+        api_body_unref(b);
         out->status = 304;
         out->resp =
             MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);

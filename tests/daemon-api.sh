@@ -882,8 +882,36 @@ expect_eq "405 replies carry Allow, 401 replies WWW-Authenticate" 0 \
     "$(jq -s '[.[] | select((.status == 405 and (.headers.allow == null)) or (.status == 401 and (.headers["www-authenticate"] == null)))] | length' "$RESPONSES")"
 
 # ---------------------------------------------------------------- stop
+# SIGTERM lets a request in flight finish: a create waits for another
+# writer's lock (released after 2 s, within the store's busy timeout)
+# while the daemon is told to stop.
+{
+    echo 'BEGIN IMMEDIATE;'
+    sleep 2
+    echo 'COMMIT;'
+} | sqlite3 "$DB" &
+LOCKPID=$!
+CLEANUP_PIDS="$CLEANUP_PIDS $LOCKPID"
+i=0
+while [ "$i" -lt 100 ] && sqlite3 -cmd '.timeout 0' "$DB" 'BEGIN IMMEDIATE; ROLLBACK;' >/dev/null 2>&1; do
+    sleep 0.05
+    i=$((i + 1))
+done
+type_body drain-t "$TMP/b.vpci" >"$TMP/create-drain.json"
+curl -sS -m 60 --unix-socket "$SOCK" -o "$TMP/drain.body" -w '%{http_code}' \
+    -H 'Content-Type: application/json' --data-binary "@$TMP/create-drain.json" \
+    http://localhost/v1/instance-types >"$TMP/drain.status" 2>&1 &
+DRAINPID=$!
+CLEANUP_PIDS="$CLEANUP_PIDS $DRAINPID"
+sleep 0.5
 daemon_stop
-expect_eq "SIGTERM after the matrix: exit status 0" 0 "$DAEMON_RC"
+expect_eq "SIGTERM with a request in flight: exit status 0" 0 "$DAEMON_RC"
+wait "$DRAINPID"
+wait "$LOCKPID"
+expect_eq "the request in flight finished: 201 with its hash" "201 $HB" \
+    "$(cat "$TMP/drain.status") $(jq -r .hash "$TMP/drain.body" 2>/dev/null)"
+expect_eq "  ... and its version is stored" 1 \
+    "$(sqlite3 "$DB" "SELECT count(*) FROM versions WHERE name = 'drain-t'")"
 
 # ---------------------------------------------------------------- command line
 run_vpcid() { # expect an exit within 30 s
@@ -899,6 +927,24 @@ expect_eq "TCP without --token-file: exit 2" 2 $?
 : >"$TMP/afile"
 run_vpcid --db "$TMP/afile/vpcid.db" --listen "unix:$SOCK"
 expect_eq "unopenable database: exit 1" 1 $?
+printf '# settings\nsysfs = %s\ndb = %s\nlisten = unix:%s\ncolour = blue\n' "$TREE" "$DB" "$SOCK" >"$TMP/bad.conf"
+timeout 30 "$VPCID" --foreground --config "$TMP/bad.conf" >"$TMP/conf.err" 2>&1
+expect_eq "unknown key in --config: exit 2" 2 $?
+check "unknown key in --config: FILE:LINE in the message" grep -q "$TMP/bad.conf:5" "$TMP/conf.err"
+# settings from a file: the daemon serves the file's tree, store and socket
+printf '# settings\nsysfs = %s\ndb = %s\nlisten = unix:%s\nquirks = %s\nforeground = true\n' \
+    "$TREE" "$DB" "$SOCK" "$QUIRKS" >"$TMP/good.conf"
+rm -f "$SOCK"
+"$VPCID" --config "$TMP/good.conf" --pid-file "$PIDF" >>"$DLOG" 2>&1 &
+DAEMON_PID=$!
+if daemon_wait_ready; then
+    api GET /v1/health
+    expect_eq "settings from --config" "[$FIXTURE_DEVICES,6]" "$(jbc '[.devices, .instance_types]')"
+    daemon_stop
+    expect_eq "--config daemon: SIGTERM exit status 0" 0 "$DAEMON_RC"
+else
+    not_ok "vpcid starts from --config"
+fi
 # background mode: the parent exits 0 once the child serves
 rm -f "$PIDF" "$SOCK"
 timeout 60 "$VPCID" --sysfs "$TREE" --db "$DB" --listen "unix:$SOCK" --quirks "$QUIRKS" \
@@ -909,13 +955,13 @@ CLEANUP_PIDS="$CLEANUP_PIDS $bgpid"
 api GET /v1/health
 expect_eq "background start: ready when the parent exits" "200 ok $FIXTURE_DEVICES" "$STATUS $(jb .status) $(jb .devices)"
 if [ -n "$bgpid" ] && proc_alive "$bgpid"; then
-    kill -TERM "$bgpid"
+    kill -INT "$bgpid"
     i=0
     while proc_alive "$bgpid" && [ "$i" -lt "$DAEMON_WAIT_TENTHS" ]; do
         sleep 0.1
         i=$((i + 1))
     done
-    check "background daemon stops on SIGTERM" sh -c "! [ -d /proc/$bgpid ] || grep -q '^[^)]*) Z' /proc/$bgpid/stat"
+    check "background daemon stops on SIGINT" sh -c "! [ -d /proc/$bgpid ] || grep -q '^[^)]*) Z' /proc/$bgpid/stat"
 else
     not_ok "background start: pid file names a live daemon ($bgpid)"
 fi

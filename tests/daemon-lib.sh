@@ -206,6 +206,10 @@ daemon_cleanup() {
     if [ "$fail" -gt 0 ] && [ -s "$DLOG" ]; then
         echo "--- last lines of the daemon's log:"
         tail -n 40 "$DLOG" | sed 's/^/  | /'
+        if log_has_sanitizer_report; then
+            echo "--- sanitizer reports in the daemon's log:"
+            sed -n '/^==[0-9]*==ERROR/,/^SUMMARY/p;/runtime error:/p' "$DLOG" | head -n 200 | sed 's/^/  | /'
+        fi
     fi
     if [ -n "${KEEP_TMP:-}" ]; then
         echo "kept $TMP"
