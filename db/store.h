@@ -194,4 +194,135 @@ int store_audit(struct store *st, const char *actor, const char *action,
                 const char *object, const char *detail_json,
                 struct store_error *err);
 
+/* ------------------------------------------------------------ attachments */
+
+/*
+ * An attachment holds one physical function for one VM: launched
+ * ("active"), reserved for an incoming migration until expires
+ * ("incoming"), or being migrated away ("migrating").  Ending an attachment
+ * (detach, migration done, abort, expiry) deletes its row, in the same
+ * transaction as its audit row; a function is free when no row names it.
+ * At most one row per BDF (enforced in the schema), so two callers can
+ * never hold the same function.
+ */
+#define STORE_ID_LEN 37  /* UUID text + NUL */
+#define STORE_VM_MAX 128 /* [A-Za-z0-9][A-Za-z0-9._-]{0,127} */
+#define STORE_REQUEST_ID_MAX 128 /* same charset */
+#define STORE_BDF_MAX 20
+#define STORE_PATH_MAX 4096
+
+enum store_att_state {
+    STORE_ATT_ACTIVE = 0,
+    STORE_ATT_INCOMING,
+    STORE_ATT_MIGRATING,
+};
+
+/* "active" / "incoming" / "migrating". */
+const char *store_att_state_name(enum store_att_state s);
+
+/* 1 if s is a valid VM name or request id (charset and length above). */
+bool store_vm_valid(const char *s);
+
+struct store_attachment {
+    char id[STORE_ID_LEN];
+    char vm[STORE_VM_MAX + 1];
+    char bdf[STORE_BDF_MAX + 1];
+    char instance_type[STORE_NAME_MAX + 1];
+    unsigned version;
+    char hash[VPCI_HASH_STRLEN];
+    char fingerprint[VPCI_HASH_STRLEN];
+    char path[STORE_PATH_MAX]; /* the resolved file handed to the VMM */
+    enum store_att_state state;
+    char created[STORE_TIME_LEN];
+    char expires[STORE_TIME_LEN];               /* "" unless incoming */
+    char request_id[STORE_REQUEST_ID_MAX + 1]; /* "" if none */
+    char *layout; /* resolved text, malloc'ed; NULL in lists */
+    size_t layout_len;
+};
+
+void store_attachment_clear(struct store_attachment *a);
+void store_attachments_free(struct store_attachment *a, size_t n);
+
+/* One device the caller found compatible, with the resolved layout that
+ * placing the request on it gives, best first. */
+struct store_candidate {
+    const char *bdf;
+    const char *path;   /* where the resolved file goes */
+    const char *layout; /* resolved text */
+    size_t layout_len;
+};
+
+struct store_attach_req {
+    const char *vm;
+    const char *instance_type;
+    unsigned version; /* >= 1: the version the candidates were made for */
+    const char *request_id; /* NULL: not idempotent */
+    enum store_att_state state; /* ACTIVE (launch) or INCOMING */
+    unsigned ttl_seconds;       /* INCOMING only: expires = now + ttl */
+};
+
+/*
+ * In one BEGIN IMMEDIATE transaction: drop expired incoming rows (audit
+ * "expire"); if request_id names an existing attachment, return it with
+ * *ret_existing = true (-EEXIST if that attachment is for another vm or
+ * type); else insert a row for the first candidate no row holds, with a new
+ * random id, hash and fingerprint read from the version row, and an audit
+ * row ("attach" or "incoming").  -ENOSPC when every candidate is held,
+ * -ENOENT when the version does not exist.  *ret gets the attachment with
+ * its layout.
+ */
+int store_attach(struct store *st, const char *actor,
+                 const struct store_attach_req *req,
+                 const struct store_candidate *cand, size_t ncand,
+                 struct store_attachment *ret, bool *ret_existing,
+                 struct store_error *err);
+
+/* One attachment with its layout; -ENOENT if none (expired incoming rows
+ * count as none). */
+int store_get_attachment(struct store *st, const char *id,
+                         struct store_attachment *ret,
+                         struct store_error *err);
+
+/* All attachments, by created time then id, without layout text; expired
+ * incoming rows are left out.  *ret malloc'ed (store_attachments_free). */
+int store_list_attachments(struct store *st, struct store_attachment **ret,
+                           size_t *ret_n, struct store_error *err);
+
+/*
+ * End attachment id (delete its row) with an audit row naming action
+ * ("detach", "migrate-out-complete", "incoming-abort").  If expect_state
+ * >= 0 the row must be in that state (-EPERM otherwise).  *ret (may be
+ * NULL) gets the row as it was, without layout.  -ENOENT if none.
+ */
+int store_end_attachment(struct store *st, const char *actor, const char *id,
+                         const char *action, int expect_state,
+                         struct store_attachment *ret,
+                         struct store_error *err);
+
+/*
+ * Move attachment id from state from to state to (incoming -> active on
+ * commit, active -> migrating on migrate-out, migrating -> active on
+ * cancel) with an audit row action; clears expires.  -EPERM if it is not
+ * in state from, -ENOENT if none.  *ret (may be NULL) gets the new row,
+ * with layout.
+ */
+int store_set_attachment_state(struct store *st, const char *actor,
+                               const char *id, enum store_att_state from,
+                               enum store_att_state to, const char *action,
+                               struct store_attachment *ret,
+                               struct store_error *err);
+
+/*
+ * Import a version made elsewhere (migration): layout text (canonical or
+ * not, binding stripped as for store_publish) as version n of name.  If the
+ * type has a version with the same content hash, that version is returned
+ * and nothing is written.  Else the type is created if missing (empty
+ * description) and the version inserted as number n when n is free (audit
+ * "import"); -EEXIST when n holds other content.  Layout errors as for
+ * store_create_type.
+ */
+int store_import(struct store *st, const char *actor, const char *name,
+                 unsigned n, const char *layout, size_t len,
+                 struct store_version *ret_ver, struct store_error *err);
+
 #endif /* VPCID_STORE_H */

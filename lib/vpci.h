@@ -434,6 +434,96 @@ int vpci_derive(const struct vpci_device *dev, enum vpci_policy policy,
                 const struct vpci_quirks *quirks, struct vpci_layout **ret,
                 struct vpci_derive_notes *notes, struct vpci_error *err);
 
+/* ------------------------------------------------------------------ */
+/* Compatibility and resolve                                           */
+/* ------------------------------------------------------------------ */
+
+/*
+ * What the compatibility check knows about one physical function: its
+ * config bytes (as derive reads them) plus host facts that config bytes do
+ * not carry.  Pointers are borrowed for the duration of a call.  Unknown
+ * facts are -1, 0 or NULL as noted; a rule that needs an unknown fact
+ * fails with actual "unknown".
+ */
+struct vpci_host_device {
+    struct vpci_device dev; /* cfg, size, IDs, BAR and ROM geometry, is_vf */
+    const char *bdf;        /* "0000:3b:10.0" */
+    uint16_t subsystem_vendor_id, subsystem_id; /* 0 unknown: from cfg */
+    /* For a VF: its PF's config bytes (PASID and PRI live there); NULL if
+     * unknown or not a VF. */
+    const uint8_t *pf_cfg;
+    unsigned pf_size;
+    const char *pf; /* the PF's BDF, NULL if not a VF */
+    const char *driver; /* bound host driver, NULL = none */
+    bool vfio;          /* bound to vfio-pci or a vfio variant driver */
+    int migration;      /* 1 supports live migration, 0 no, -1 unknown */
+    int numa_node;      /* -1 unknown */
+    unsigned link_speed_mts; /* current link speed in MT/s, 0 unknown */
+    unsigned link_width;     /* current lanes, 0 unknown */
+    int iommu_group;         /* -1 none */
+    /* A peer in the IOMMU group that is neither vfio-bound nor unbound
+     * (NULL: the group is viable). */
+    const char *group_blocker;
+    const char *group_blocker_driver;
+    /* Held by an attachment or reservation: its id, NULL if free. */
+    const char *reserved_by;
+    /* Active attachments on the same PF (or on this PF): spreads load. */
+    unsigned pf_load;
+};
+
+#define VPCI_REASON_CODE_MAX 32
+#define VPCI_COMPAT_MAX_REASONS 32
+
+/* One failed rule.  code is stable (vpci-layout(5), COMPATIBILITY). */
+struct vpci_reason {
+    char code[VPCI_REASON_CODE_MAX];
+    char message[160];
+    char expected[96];
+    char actual[96];
+};
+
+struct vpci_compat {
+    bool compatible;
+    int score; /* 0 when incompatible; higher is better */
+    size_t nreasons;
+    size_t dropped; /* failed rules that did not fit */
+    struct vpci_reason reasons[VPCI_COMPAT_MAX_REASONS];
+};
+
+/* The rules a layout implies plus its requires section, compiled once and
+ * evaluated against many devices (read-only: shareable across threads). */
+struct vpci_rules;
+
+int vpci_rules_new(const struct vpci_layout *l, struct vpci_rules **ret,
+                   struct vpci_error *err);
+void vpci_rules_free(struct vpci_rules *r);
+
+/* Check d against r.  numa_pref >= 0 prefers that node in the score (a
+ * soft preference; "requires numa" is the hard rule).  Every failed rule
+ * is a reason, in rule order.  0, or -EINVAL on a bad argument. */
+int vpci_compat_check(const struct vpci_rules *r,
+                      const struct vpci_host_device *d, int numa_pref,
+                      struct vpci_compat *out);
+
+/* What the binding section of a resolved layout says beyond the layout
+ * and the device's config bytes. */
+struct vpci_bind_info {
+    const char *instance_type;
+    unsigned version;
+    const char *vfio_path; /* NULL = "none" */
+};
+
+/*
+ * The layout placed on device d: a copy of l with a binding section
+ * (instance type, version, hash, fingerprint, bdf, pf, iommu group, vfio
+ * path, and a map line for every capability, BAR and the ROM).  Its
+ * content hash and fingerprint equal l's.  -EINVAL (err) when d cannot
+ * back l (a phys capability it lacks, a missing BAR).
+ */
+int vpci_resolve(const struct vpci_layout *l, const struct vpci_host_device *d,
+                 const struct vpci_bind_info *b, struct vpci_layout **ret,
+                 struct vpci_error *err);
+
 #ifdef __cplusplus
 }
 #endif
