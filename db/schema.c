@@ -118,10 +118,107 @@ static const char migration_1[] =
     "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit"
     " BEGIN SELECT RAISE(ABORT, 'audit rows are append-only'); END;";
 
+/* [A-Za-z0-9][A-Za-z0-9._-]{0,127}: VM names and request ids. */
+#define VM_CHECK(col)                                                          \
+    "typeof(" col ") = 'text' AND length(CAST(" col " AS BLOB)) BETWEEN 1 "    \
+    "AND 128 AND length(" col ") = length(CAST(" col " AS BLOB)) AND " col     \
+    " GLOB '[A-Za-z0-9]*' AND " col " NOT GLOB '*[^A-Za-z0-9._-]*'"
+#define HEX4 "[0-9a-f][0-9a-f][0-9a-f][0-9a-f]"
+/* Lowercase UUID text, 8-4-4-4-12. */
+#define UUID_GLOB                                                              \
+    "'" HEX4 HEX4 "-" HEX4 "-" HEX4 "-" HEX4 "-" HEX4 HEX4 HEX4 "'"
+
+/*
+ * Version 2: attachments, and imported versions.
+ *
+ * A version imported by a migration keeps the number it has on the source
+ * host, so it may leave a gap; versions.origin says which rule a new row
+ * follows ('local': the next number, as before; 'import': any free
+ * number).  Every row already there was published here.
+ *
+ * An attachment row holds one function (bdf UNIQUE) for one VM; ending it
+ * deletes the row.  What it holds never changes: only state moves
+ * (incoming -> active, active -> migrating, migrating -> active) and
+ * expires goes with it (set only while incoming).  The row must name an
+ * existing version and carry that version's hash and fingerprint.
+ */
+static const char migration_2[] =
+    "ALTER TABLE versions ADD COLUMN origin TEXT NOT NULL DEFAULT 'local'"
+    " CHECK (origin IN ('local', 'import'));"
+
+    "DROP TRIGGER versions_insert;"
+    "CREATE TRIGGER versions_insert BEFORE INSERT ON versions"
+    " WHEN NOT EXISTS (SELECT 1 FROM instance_types WHERE name = NEW.name)"
+    "  OR NEW.state IS NOT 'published'"
+    "  OR (NEW.origin IS 'local' AND NEW.version IS NOT"
+    "      (SELECT coalesce(max(version), 0) + 1"
+    "       FROM versions WHERE name = NEW.name))"
+    "  OR EXISTS (SELECT 1 FROM versions"
+    "             WHERE name = NEW.name AND version = NEW.version)"
+    "  OR EXISTS (SELECT 1 FROM versions"
+    "             WHERE name = NEW.name AND hash = NEW.hash)"
+    " BEGIN SELECT RAISE(ABORT, 'a new version must be the next number of an"
+    " existing type (or a free number if imported), published, with content"
+    " no other version has'); END;"
+    "DROP TRIGGER versions_immutable;"
+    "CREATE TRIGGER versions_immutable"
+    " BEFORE UPDATE OF name, version, layout, hash, fingerprint, created,"
+    " origin ON versions"
+    " BEGIN SELECT RAISE(ABORT, 'published versions are immutable'); END;"
+
+    "CREATE TABLE attachments ("
+    " id TEXT NOT NULL PRIMARY KEY CHECK ("
+    "  typeof(id) = 'text' AND id GLOB " UUID_GLOB "),"
+    " vm TEXT NOT NULL CHECK (" VM_CHECK("vm") "),"
+    " bdf TEXT NOT NULL UNIQUE CHECK ("
+    "  typeof(bdf) = 'text' AND length(CAST(bdf AS BLOB)) BETWEEN 1 AND 20"
+    "  AND bdf NOT GLOB '*[^0-9a-f:.]*'),"
+    " instance_type TEXT NOT NULL,"
+    " version INTEGER NOT NULL CHECK (typeof(version) = 'integer'),"
+    " hash TEXT NOT NULL CHECK (" HASH_CHECK("hash") "),"
+    " fingerprint TEXT NOT NULL CHECK (" HASH_CHECK("fingerprint") "),"
+    " path TEXT NOT NULL CHECK (" TEXT_CHECK("path", 4095) "),"
+    " layout TEXT NOT NULL CHECK (" TEXT_CHECK("layout", 2097152) "),"
+    " state TEXT NOT NULL CHECK (state IN ('active', 'incoming', 'migrating')),"
+    " created TEXT NOT NULL CHECK (created GLOB " TIME_GLOB "),"
+    " expires TEXT CHECK ("
+    "  (state = 'incoming') = (expires IS NOT NULL)"
+    "  AND (expires IS NULL OR expires GLOB " TIME_GLOB ")),"
+    " request_id TEXT UNIQUE CHECK ("
+    "  request_id IS NULL OR (" VM_CHECK("request_id") ")),"
+    " FOREIGN KEY (instance_type, version) REFERENCES versions (name, version)"
+    ") WITHOUT ROWID;"
+
+    /* Also refuses INSERT OR REPLACE, which would free a held function
+     * without a DELETE trigger or an audit row. */
+    "CREATE TRIGGER attachments_insert BEFORE INSERT ON attachments"
+    " WHEN EXISTS (SELECT 1 FROM attachments"
+    "              WHERE id = NEW.id OR bdf = NEW.bdf"
+    "              OR request_id = NEW.request_id)"
+    "  OR NOT EXISTS (SELECT 1 FROM versions"
+    "                 WHERE name = NEW.instance_type"
+    "                 AND version = NEW.version AND hash = NEW.hash"
+    "                 AND fingerprint = NEW.fingerprint)"
+    " BEGIN SELECT RAISE(ABORT, 'an attachment holds a free function with a"
+    " new id and request id, for an existing version''s hash and"
+    " fingerprint'); END;"
+    "CREATE TRIGGER attachments_immutable"
+    " BEFORE UPDATE OF id, vm, bdf, instance_type, version, hash, fingerprint,"
+    " path, layout, created, request_id ON attachments"
+    " BEGIN SELECT RAISE(ABORT, 'only an attachment''s state changes'); END;"
+    "CREATE TRIGGER attachments_state"
+    " BEFORE UPDATE OF state, expires ON attachments"
+    " WHEN NOT ((OLD.state = 'incoming' AND NEW.state = 'active')"
+    "  OR (OLD.state = 'active' AND NEW.state = 'migrating')"
+    "  OR (OLD.state = 'migrating' AND NEW.state = 'active'))"
+    " BEGIN SELECT RAISE(ABORT, 'an attachment''s state only goes incoming ->"
+    " active, active -> migrating or migrating -> active'); END;";
+
 /* clang-format on */
 
 static const char *const migrations[] = {
     migration_1,
+    migration_2,
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) ==
@@ -217,7 +314,7 @@ static void rollback(sqlite3 *db)
 
 /* One step, or none if the database is already current.  Returns 1 when a
  * step was applied, 0 when current. */
-static int migrate_step(sqlite3 *db, struct store_error *err)
+static int migrate_step(sqlite3 *db, long long target, struct store_error *err)
 {
     long long uv, app, nobjects;
     int r = exec(db, "BEGIN IMMEDIATE", "begin migration", err);
@@ -246,7 +343,7 @@ static int migrate_step(sqlite3 *db, struct store_error *err)
         r = -EINVAL;
         goto fail;
     }
-    if (uv == STORE_SCHEMA_VERSION) {
+    if (uv >= target) {
         rollback(db);
         return 0;
     }
@@ -269,13 +366,22 @@ fail:
     return r;
 }
 
-int store_schema_migrate(sqlite3 *db, struct store_error *err)
+int store_schema_migrate_to(sqlite3 *db, int target, struct store_error *err)
 {
-    for (int i = 0; i <= STORE_SCHEMA_VERSION; i++) {
-        int r = migrate_step(db, err);
+    if (target < 1 || target > STORE_SCHEMA_VERSION) {
+        store_err_set(err, "no schema version %d", target);
+        return -EINVAL;
+    }
+    for (int i = 0; i <= target; i++) {
+        int r = migrate_step(db, target, err);
         if (r <= 0)
             return r;
     }
     store_err_set(err, "schema migration did not converge");
     return -EIO;
+}
+
+int store_schema_migrate(sqlite3 *db, struct store_error *err)
+{
+    return store_schema_migrate_to(db, STORE_SCHEMA_VERSION, err);
 }

@@ -15,37 +15,12 @@
 
 #include "schema.h"
 #include "store.h"
+#include "store_internal.h"
 
 /* How long a writer waits for another connection's write transaction. */
 #define STORE_BUSY_TIMEOUT_MS 5000
 
-#define NOW "strftime('%Y-%m-%dT%H:%M:%SZ', 'now')"
 #define VERSION_COLS "name, version, hash, fingerprint, state, created"
-
-enum stmt_id {
-    S_BEGIN,
-    S_COMMIT,
-    S_ROLLBACK,
-    S_TYPE_EXISTS,
-    S_TYPE_INSERT,
-    S_TYPE_LIST,
-    S_TYPE_GET,
-    S_VERSION_PEEK,
-    S_VERSION_PEEK_LATEST,
-    S_COUNTS,
-    S_VERSION_BY_HASH,
-    S_VERSION_NEXT,
-    S_VERSION_INSERT,
-    S_VERSION_GET,
-    S_VERSION_LATEST,
-    S_VERSION_LIST,
-    S_VERSION_STATE,
-    S_VERSION_DEPRECATE,
-    S_INVENTORY_SAVE,
-    S_INVENTORY_LOAD,
-    S_AUDIT_INSERT,
-    S__COUNT
-};
 
 static const char *const stmt_sql[S__COUNT] = {
     [S_BEGIN] = "BEGIN IMMEDIATE",
@@ -71,8 +46,8 @@ static const char *const stmt_sql[S__COUNT] = {
                        " WHERE name = ?1",
     [S_VERSION_INSERT] =
         "INSERT INTO versions"
-        " (name, version, layout, hash, fingerprint, created, state)"
-        " VALUES (?1, ?2, ?3, ?4, ?5, " NOW ", 'published')",
+        " (name, version, layout, hash, fingerprint, created, state, origin)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, " NOW ", 'published', ?6)",
     [S_VERSION_GET] = "SELECT " VERSION_COLS ", layout FROM versions"
                       " WHERE name = ?1 AND version = ?2",
     [S_VERSION_LATEST] = "SELECT " VERSION_COLS ", layout FROM versions"
@@ -98,11 +73,6 @@ static const char *const stmt_sql[S__COUNT] = {
                        " VALUES (" NOW ", ?1, ?2, ?3, ?4)",
 };
 
-struct store {
-    sqlite3 *db;
-    sqlite3_stmt *stmt[S__COUNT];
-};
-
 /* ------------------------------------------------------------ helpers */
 
 const char *store_state_name(enum store_state s)
@@ -126,7 +96,7 @@ bool store_name_valid(const char *name)
 }
 
 /* UTF-8 of 1..max bytes (0..max if empty_ok), no control characters. */
-static bool text_valid(const char *s, size_t max, bool empty_ok)
+bool store_text_valid(const char *s, size_t max, bool empty_ok)
 {
     if (!s)
         return false;
@@ -165,7 +135,7 @@ static bool text_valid(const char *s, size_t max, bool empty_ok)
     return n <= max && (empty_ok || n > 0);
 }
 
-static bool action_valid(const char *s)
+bool store_action_valid(const char *s)
 {
     size_t n = 0;
     for (; s && s[n]; n++) {
@@ -187,7 +157,7 @@ static bool object_valid(const char *s)
 }
 
 /* The statement, reset and with no bindings. */
-static sqlite3_stmt *stmt(struct store *st, enum stmt_id id)
+sqlite3_stmt *store_stmt(struct store *st, enum stmt_id id)
 {
     sqlite3_stmt *s = st->stmt[id];
     sqlite3_reset(s);
@@ -195,8 +165,8 @@ static sqlite3_stmt *stmt(struct store *st, enum stmt_id id)
     return s;
 }
 
-static int fail(struct store *st, sqlite3_stmt *s, int rc, const char *what,
-                struct store_error *err)
+int store_fail(struct store *st, sqlite3_stmt *s, int rc, const char *what,
+               struct store_error *err)
 {
     int e = store_err_sqlite(err, st->db, rc, what);
     if (s)
@@ -205,45 +175,46 @@ static int fail(struct store *st, sqlite3_stmt *s, int rc, const char *what,
 }
 
 /* Run a statement expected to return no row. */
-static int run(struct store *st, sqlite3_stmt *s, const char *what,
-               struct store_error *err)
+int store_run(struct store *st, sqlite3_stmt *s, const char *what,
+              struct store_error *err)
 {
     int rc = sqlite3_step(s);
     if (rc != SQLITE_DONE)
-        return fail(st, s, rc == SQLITE_ROW ? SQLITE_ERROR : rc, what, err);
+        return store_fail(st, s, rc == SQLITE_ROW ? SQLITE_ERROR : rc, what,
+                          err);
     sqlite3_reset(s);
     return 0;
 }
 
-static int bind_text(struct store *st, sqlite3_stmt *s, int i, const char *t,
-                     size_t len, struct store_error *err)
+int store_bind_text(struct store *st, sqlite3_stmt *s, int i, const char *t,
+                    size_t len, struct store_error *err)
 {
     if (len > INT_MAX)
-        return fail(st, s, SQLITE_TOOBIG, "bind", err);
+        return store_fail(st, s, SQLITE_TOOBIG, "bind", err);
     int rc = sqlite3_bind_text(s, i, t, (int)len, SQLITE_STATIC);
-    return rc == SQLITE_OK ? 0 : fail(st, s, rc, "bind", err);
+    return rc == SQLITE_OK ? 0 : store_fail(st, s, rc, "bind", err);
 }
 
-static int bind_str(struct store *st, sqlite3_stmt *s, int i, const char *t,
-                    struct store_error *err)
+int store_bind_str(struct store *st, sqlite3_stmt *s, int i, const char *t,
+                   struct store_error *err)
 {
-    return bind_text(st, s, i, t, strlen(t), err);
+    return store_bind_text(st, s, i, t, strlen(t), err);
 }
 
-static int tx_begin(struct store *st, struct store_error *err)
+int store_tx_begin(struct store *st, struct store_error *err)
 {
-    return run(st, stmt(st, S_BEGIN), "begin", err);
+    return store_run(st, store_stmt(st, S_BEGIN), "begin", err);
 }
 
-static int tx_commit(struct store *st, struct store_error *err)
+int store_tx_commit(struct store *st, struct store_error *err)
 {
-    return run(st, stmt(st, S_COMMIT), "commit", err);
+    return store_run(st, store_stmt(st, S_COMMIT), "commit", err);
 }
 
-static void tx_rollback(struct store *st)
+void store_tx_rollback(struct store *st)
 {
     if (!sqlite3_get_autocommit(st->db)) {
-        sqlite3_stmt *s = stmt(st, S_ROLLBACK);
+        sqlite3_stmt *s = store_stmt(st, S_ROLLBACK);
         sqlite3_step(s);
         sqlite3_reset(s);
     }
@@ -251,7 +222,7 @@ static void tx_rollback(struct store *st)
 
 /* Copy column i (text of 1..max bytes) into buf[max + 1]; distrusts the
  * file as much as any other input. */
-static bool col_copy(sqlite3_stmt *s, int i, char *buf, size_t max)
+bool store_col_copy(sqlite3_stmt *s, int i, char *buf, size_t max)
 {
     const unsigned char *t = sqlite3_column_text(s, i);
     int n = sqlite3_column_bytes(s, i);
@@ -262,7 +233,7 @@ static bool col_copy(sqlite3_stmt *s, int i, char *buf, size_t max)
     return true;
 }
 
-static char *col_dup(sqlite3_stmt *s, int i, size_t *ret_len)
+char *store_col_dup(sqlite3_stmt *s, int i, size_t *ret_len)
 {
     const unsigned char *t = sqlite3_column_text(s, i);
     int n = sqlite3_column_bytes(s, i);
@@ -286,11 +257,11 @@ static int row_version(struct store *st, sqlite3_stmt *s, bool with_layout,
     memset(v, 0, sizeof(*v));
     sqlite3_int64 n = sqlite3_column_int64(s, 1);
     char state[16];
-    if (!col_copy(s, 0, v->name, STORE_NAME_MAX) || n < 1 || n > UINT_MAX ||
-        !col_copy(s, 2, v->hash, VPCI_HASH_STRLEN - 1) ||
-        !col_copy(s, 3, v->fingerprint, VPCI_HASH_STRLEN - 1) ||
-        !col_copy(s, 4, state, sizeof(state) - 1) ||
-        !col_copy(s, 5, v->created, STORE_TIME_LEN - 1)) {
+    if (!store_col_copy(s, 0, v->name, STORE_NAME_MAX) || n < 1 ||
+        n > UINT_MAX || !store_col_copy(s, 2, v->hash, VPCI_HASH_STRLEN - 1) ||
+        !store_col_copy(s, 3, v->fingerprint, VPCI_HASH_STRLEN - 1) ||
+        !store_col_copy(s, 4, state, sizeof(state) - 1) ||
+        !store_col_copy(s, 5, v->created, STORE_TIME_LEN - 1)) {
         store_err_set(err, "malformed version row in the database");
         return -EIO;
     }
@@ -304,9 +275,9 @@ static int row_version(struct store *st, sqlite3_stmt *s, bool with_layout,
         return -EIO;
     }
     if (with_layout) {
-        v->layout = col_dup(s, 6, &v->layout_len);
+        v->layout = store_col_dup(s, 6, &v->layout_len);
         if (!v->layout)
-            return fail(st, NULL, SQLITE_NOMEM, "read layout", err);
+            return store_fail(st, NULL, SQLITE_NOMEM, "read layout", err);
     }
     return 0;
 }
@@ -339,16 +310,9 @@ void store_types_free(struct store_type *t, size_t n)
 
 /* ------------------------------------------------------------ layouts */
 
-struct canon {
-    char *text;
-    size_t len;
-    char hash[VPCI_HASH_STRLEN];
-    char fingerprint[VPCI_HASH_STRLEN];
-};
-
 /* Parse, validate and canonicalise; touches no database. */
-static int canon_layout(const char *text, size_t len, struct canon *c,
-                        struct store_error *err)
+int store_canon_layout(const char *text, size_t len, struct store_canon *c,
+                       struct store_error *err)
 {
     memset(c, 0, sizeof(*c));
     if (!text) {
@@ -398,11 +362,11 @@ static int pragma(struct store *st, const char *sql, const char *expect,
     sqlite3_stmt *s = NULL;
     int rc = sqlite3_prepare_v2(st->db, sql, -1, &s, NULL);
     if (rc != SQLITE_OK)
-        return fail(st, NULL, rc, sql, err);
+        return store_fail(st, NULL, rc, sql, err);
     rc = sqlite3_step(s);
     int r = 0;
     if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-        r = fail(st, NULL, rc, sql, err);
+        r = store_fail(st, NULL, rc, sql, err);
     } else if (expect) {
         const unsigned char *got =
             rc == SQLITE_ROW ? sqlite3_column_text(s, 0) : NULL;
@@ -463,6 +427,14 @@ int store_open(const char *path, struct store **ret, struct store_error *err)
             goto fail;
         }
     }
+    for (int i = 0; i < A__COUNT; i++) {
+        rc = sqlite3_prepare_v3(st->db, store_att_sql[i], -1,
+                                SQLITE_PREPARE_PERSISTENT, &st->att[i], NULL);
+        if (rc != SQLITE_OK) {
+            r = store_err_sqlite(err, st->db, rc, store_att_sql[i]);
+            goto fail;
+        }
+    }
     *ret = st;
     return 0;
 fail:
@@ -476,24 +448,26 @@ void store_close(struct store *st)
         return;
     for (int i = 0; i < S__COUNT; i++)
         sqlite3_finalize(st->stmt[i]);
+    for (int i = 0; i < A__COUNT; i++)
+        sqlite3_finalize(st->att[i]);
     sqlite3_close(st->db);
     free(st);
 }
 
 /* ------------------------------------------------------------ audit */
 
-static int audit_insert(struct store *st, const char *actor, const char *action,
-                        const char *object, const char *detail,
-                        struct store_error *err)
+int store_audit_insert(struct store *st, const char *actor, const char *action,
+                       const char *object, const char *detail,
+                       struct store_error *err)
 {
-    sqlite3_stmt *s = stmt(st, S_AUDIT_INSERT);
+    sqlite3_stmt *s = store_stmt(st, S_AUDIT_INSERT);
     int r;
-    if ((r = bind_str(st, s, 1, actor, err)) < 0 ||
-        (r = bind_str(st, s, 2, action, err)) < 0 ||
-        (r = bind_str(st, s, 3, object, err)) < 0 ||
-        (r = bind_str(st, s, 4, detail ? detail : "{}", err)) < 0)
+    if ((r = store_bind_str(st, s, 1, actor, err)) < 0 ||
+        (r = store_bind_str(st, s, 2, action, err)) < 0 ||
+        (r = store_bind_str(st, s, 3, object, err)) < 0 ||
+        (r = store_bind_str(st, s, 4, detail ? detail : "{}", err)) < 0)
         return r;
-    return run(st, s, "audit", err);
+    return store_run(st, s, "audit", err);
 }
 
 /* The audit row of a new version; every string in it is of a checked
@@ -511,35 +485,36 @@ static int audit_version(struct store *st, const char *actor,
                  hash, fingerprint);
     else
         snprintf(detail, sizeof(detail), "{\"version\":%u}", n);
-    return audit_insert(st, actor, action, object, detail, err);
+    return store_audit_insert(st, actor, action, object, detail, err);
 }
 
 int store_audit(struct store *st, const char *actor, const char *action,
                 const char *object, const char *detail_json,
                 struct store_error *err)
 {
-    if (!st || !text_valid(actor, STORE_ACTOR_MAX, false) ||
-        !action_valid(action) || !object_valid(object) ||
+    if (!st || !store_text_valid(actor, STORE_ACTOR_MAX, false) ||
+        !store_action_valid(action) || !object_valid(object) ||
         (detail_json && strlen(detail_json) > STORE_DETAIL_MAX)) {
         store_err_set(err, "invalid audit actor, action, object or detail");
         return -EINVAL;
     }
-    int r = tx_begin(st, err);
+    int r = store_tx_begin(st, err);
     if (r < 0)
         return r;
-    if ((r = audit_insert(st, actor, action, object, detail_json, err)) < 0 ||
-        (r = tx_commit(st, err)) < 0)
-        tx_rollback(st);
+    if ((r = store_audit_insert(st, actor, action, object, detail_json, err)) <
+            0 ||
+        (r = store_tx_commit(st, err)) < 0)
+        store_tx_rollback(st);
     return r;
 }
 
 /* ------------------------------------------------------------ versions */
 
-static int type_exists(struct store *st, const char *name,
-                       struct store_error *err)
+int store_type_exists(struct store *st, const char *name,
+                      struct store_error *err)
 {
-    sqlite3_stmt *s = stmt(st, S_TYPE_EXISTS);
-    int r = bind_str(st, s, 1, name, err);
+    sqlite3_stmt *s = store_stmt(st, S_TYPE_EXISTS);
+    int r = store_bind_str(st, s, 1, name, err);
     if (r < 0)
         return r;
     int rc = sqlite3_step(s);
@@ -548,7 +523,7 @@ static int type_exists(struct store *st, const char *name,
         return 1;
     if (rc == SQLITE_DONE)
         return 0;
-    return fail(st, NULL, rc, "look up type", err);
+    return store_fail(st, NULL, rc, "look up type", err);
 }
 
 /* Version n (0 = latest) of name; -ENOENT if none. */
@@ -556,14 +531,14 @@ static int read_version_as(struct store *st, const char *name, unsigned n,
                            bool with_layout, struct store_version *v,
                            struct store_error *err)
 {
-    sqlite3_stmt *s =
-        stmt(st, with_layout ? (n ? S_VERSION_GET : S_VERSION_LATEST)
-                             : (n ? S_VERSION_PEEK : S_VERSION_PEEK_LATEST));
-    int r = bind_str(st, s, 1, name, err);
+    sqlite3_stmt *s = store_stmt(
+        st, with_layout ? (n ? S_VERSION_GET : S_VERSION_LATEST)
+                        : (n ? S_VERSION_PEEK : S_VERSION_PEEK_LATEST));
+    int r = store_bind_str(st, s, 1, name, err);
     if (r < 0)
         return r;
     if (n && sqlite3_bind_int64(s, 2, n) != SQLITE_OK)
-        return fail(st, s, SQLITE_ERROR, "bind", err);
+        return store_fail(st, s, SQLITE_ERROR, "bind", err);
     int rc = sqlite3_step(s);
     if (rc == SQLITE_DONE) {
         sqlite3_reset(s);
@@ -574,7 +549,7 @@ static int read_version_as(struct store *st, const char *name, unsigned n,
         return -ENOENT;
     }
     if (rc != SQLITE_ROW)
-        return fail(st, s, rc, "read version", err);
+        return store_fail(st, s, rc, "read version", err);
     r = row_version(st, s, with_layout, v, err);
     sqlite3_reset(s);
     if (r < 0)
@@ -582,37 +557,40 @@ static int read_version_as(struct store *st, const char *name, unsigned n,
     return r;
 }
 
-static int read_version(struct store *st, const char *name, unsigned n,
-                        struct store_version *v, struct store_error *err)
+int store_read_version(struct store *st, const char *name, unsigned n,
+                       struct store_version *v, struct store_error *err)
 {
     return read_version_as(st, name, n, true, v, err);
 }
 
 /* Insert version n of c; then read it back into *ret_ver if asked. */
-static int insert_version(struct store *st, const char *actor,
-                          const char *action, const char *name, unsigned n,
-                          const struct canon *c, struct store_version *ret_ver,
-                          struct store_error *err)
+int store_insert_version(struct store *st, const char *actor,
+                         const char *action, const char *name, unsigned n,
+                         enum store_origin origin, const struct store_canon *c,
+                         struct store_version *ret_ver, struct store_error *err)
 {
-    sqlite3_stmt *s = stmt(st, S_VERSION_INSERT);
+    sqlite3_stmt *s = store_stmt(st, S_VERSION_INSERT);
     int r;
-    if ((r = bind_str(st, s, 1, name, err)) < 0)
+    if ((r = store_bind_str(st, s, 1, name, err)) < 0)
         return r;
     if (sqlite3_bind_int64(s, 2, n) != SQLITE_OK)
-        return fail(st, s, SQLITE_ERROR, "bind", err);
-    if ((r = bind_text(st, s, 3, c->text, c->len, err)) < 0 ||
-        (r = bind_str(st, s, 4, c->hash, err)) < 0 ||
-        (r = bind_str(st, s, 5, c->fingerprint, err)) < 0 ||
-        (r = run(st, s, "insert version", err)) < 0)
+        return store_fail(st, s, SQLITE_ERROR, "bind", err);
+    if ((r = store_bind_text(st, s, 3, c->text, c->len, err)) < 0 ||
+        (r = store_bind_str(st, s, 4, c->hash, err)) < 0 ||
+        (r = store_bind_str(st, s, 5, c->fingerprint, err)) < 0 ||
+        (r = store_bind_str(st, s, 6,
+                            origin == STORE_ORIGIN_IMPORT ? "import" : "local",
+                            err)) < 0 ||
+        (r = store_run(st, s, "insert version", err)) < 0)
         return r;
     if ((r = audit_version(st, actor, action, name, n, c->hash, c->fingerprint,
                            err)) < 0)
         return r;
-    return ret_ver ? read_version(st, name, n, ret_ver, err) : 0;
+    return ret_ver ? store_read_version(st, name, n, ret_ver, err) : 0;
 }
 
-static int check_args(struct store *st, const char *actor, const char *name,
-                      struct store_error *err)
+int store_check_args(struct store *st, const char *actor, const char *name,
+                     struct store_error *err)
 {
     if (!st) {
         store_err_set(err, "no store");
@@ -623,7 +601,7 @@ static int check_args(struct store *st, const char *actor, const char *name,
                            "[a-z0-9][a-z0-9._-]{0,62}");
         return -EINVAL;
     }
-    if (actor && !text_valid(actor, STORE_ACTOR_MAX, false)) {
+    if (actor && !store_text_valid(actor, STORE_ACTOR_MAX, false)) {
         store_err_set(err,
                       "invalid actor: need 1 to %d bytes of UTF-8 "
                       "without control characters",
@@ -637,42 +615,45 @@ int store_create_type(struct store *st, const char *actor, const char *name,
                       const char *description, const char *layout, size_t len,
                       struct store_version *ret_ver, struct store_error *err)
 {
-    int r = check_args(st, actor ? actor : "", name, err);
+    int r = store_check_args(st, actor ? actor : "", name, err);
     if (r < 0)
         return r;
-    if (description && !text_valid(description, STORE_DESCRIPTION_MAX, true)) {
+    if (description &&
+        !store_text_valid(description, STORE_DESCRIPTION_MAX, true)) {
         store_err_set(err,
                       "invalid description: need at most %d bytes of "
                       "UTF-8 without control characters",
                       STORE_DESCRIPTION_MAX);
         return -EINVAL;
     }
-    struct canon c;
-    if ((r = canon_layout(layout, len, &c, err)) < 0)
+    struct store_canon c;
+    if ((r = store_canon_layout(layout, len, &c, err)) < 0)
         return r;
     struct store_version v = {0};
-    if ((r = tx_begin(st, err)) < 0)
+    if ((r = store_tx_begin(st, err)) < 0)
         goto out;
-    r = type_exists(st, name, err);
+    r = store_type_exists(st, name, err);
     if (r > 0) {
         store_err_set(err, "instance type '%s' exists", name);
         r = -EEXIST;
     }
     if (r < 0)
         goto out;
-    sqlite3_stmt *s = stmt(st, S_TYPE_INSERT);
-    if ((r = bind_str(st, s, 1, name, err)) < 0 ||
-        (r = bind_str(st, s, 2, description ? description : "", err)) < 0 ||
-        (r = run(st, s, "insert type", err)) < 0 ||
-        (r = insert_version(st, actor, "create", name, 1, &c,
-                            ret_ver ? &v : NULL, err)) < 0 ||
-        (r = tx_commit(st, err)) < 0)
+    sqlite3_stmt *s = store_stmt(st, S_TYPE_INSERT);
+    if ((r = store_bind_str(st, s, 1, name, err)) < 0 ||
+        (r = store_bind_str(st, s, 2, description ? description : "", err)) <
+            0 ||
+        (r = store_run(st, s, "insert type", err)) < 0 ||
+        (r = store_insert_version(st, actor, "create", name, 1,
+                                  STORE_ORIGIN_LOCAL, &c, ret_ver ? &v : NULL,
+                                  err)) < 0 ||
+        (r = store_tx_commit(st, err)) < 0)
         goto out;
     if (ret_ver)
         *ret_ver = v;
     v.layout = NULL;
 out:
-    tx_rollback(st);
+    store_tx_rollback(st);
     store_version_clear(&v);
     free(c.text);
     return r;
@@ -682,32 +663,32 @@ int store_publish(struct store *st, const char *actor, const char *name,
                   const char *layout, size_t len, struct store_version *ret_ver,
                   bool *ret_created, struct store_error *err)
 {
-    int r = check_args(st, actor ? actor : "", name, err);
+    int r = store_check_args(st, actor ? actor : "", name, err);
     if (r < 0)
         return r;
-    struct canon c;
-    if ((r = canon_layout(layout, len, &c, err)) < 0)
+    struct store_canon c;
+    if ((r = store_canon_layout(layout, len, &c, err)) < 0)
         return r;
     struct store_version v = {0};
     bool created = false;
-    if ((r = tx_begin(st, err)) < 0)
+    if ((r = store_tx_begin(st, err)) < 0)
         goto out;
-    if ((r = type_exists(st, name, err)) == 0) {
+    if ((r = store_type_exists(st, name, err)) == 0) {
         store_err_set(err, "no instance type '%s'", name);
         r = -ENOENT;
     }
     if (r < 0)
         goto out;
 
-    sqlite3_stmt *s = stmt(st, S_VERSION_BY_HASH);
-    if ((r = bind_str(st, s, 1, name, err)) < 0 ||
-        (r = bind_str(st, s, 2, c.hash, err)) < 0)
+    sqlite3_stmt *s = store_stmt(st, S_VERSION_BY_HASH);
+    if ((r = store_bind_str(st, s, 1, name, err)) < 0 ||
+        (r = store_bind_str(st, s, 2, c.hash, err)) < 0)
         goto out;
     int rc = sqlite3_step(s);
     sqlite3_int64 n = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
     sqlite3_reset(s);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-        r = fail(st, NULL, rc, "look up content", err);
+        r = store_fail(st, NULL, rc, "look up content", err);
         goto out;
     }
     if (rc == SQLITE_ROW) {
@@ -717,18 +698,19 @@ int store_publish(struct store *st, const char *actor, const char *name,
             r = -EIO;
             goto out;
         }
-        if (ret_ver && (r = read_version(st, name, (unsigned)n, &v, err)) < 0)
+        if (ret_ver &&
+            (r = store_read_version(st, name, (unsigned)n, &v, err)) < 0)
             goto out;
     } else {
-        s = stmt(st, S_VERSION_NEXT);
-        if ((r = bind_str(st, s, 1, name, err)) < 0)
+        s = store_stmt(st, S_VERSION_NEXT);
+        if ((r = store_bind_str(st, s, 1, name, err)) < 0)
             goto out;
         rc = sqlite3_step(s);
         n = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
         sqlite3_reset(s);
         if (rc != SQLITE_ROW) {
-            r = fail(st, NULL, rc == SQLITE_DONE ? SQLITE_ERROR : rc,
-                     "next version", err);
+            r = store_fail(st, NULL, rc == SQLITE_DONE ? SQLITE_ERROR : rc,
+                           "next version", err);
             goto out;
         }
         if (n < 1 || n > UINT_MAX) {
@@ -736,12 +718,13 @@ int store_publish(struct store *st, const char *actor, const char *name,
             r = -EOVERFLOW;
             goto out;
         }
-        if ((r = insert_version(st, actor, "publish", name, (unsigned)n, &c,
-                                ret_ver ? &v : NULL, err)) < 0)
+        if ((r = store_insert_version(st, actor, "publish", name, (unsigned)n,
+                                      STORE_ORIGIN_LOCAL, &c,
+                                      ret_ver ? &v : NULL, err)) < 0)
             goto out;
         created = true;
     }
-    if ((r = tx_commit(st, err)) < 0)
+    if ((r = store_tx_commit(st, err)) < 0)
         goto out;
     if (ret_ver)
         *ret_ver = v;
@@ -749,7 +732,7 @@ int store_publish(struct store *st, const char *actor, const char *name,
     if (ret_created)
         *ret_created = created;
 out:
-    tx_rollback(st);
+    store_tx_rollback(st);
     store_version_clear(&v);
     free(c.text);
     return r;
@@ -758,11 +741,11 @@ out:
 int store_get_version(struct store *st, const char *name, unsigned n,
                       struct store_version *ret_ver, struct store_error *err)
 {
-    int r = check_args(st, NULL, name, err);
+    int r = store_check_args(st, NULL, name, err);
     if (r < 0)
         return r;
     struct store_version v;
-    if ((r = read_version(st, name, n, &v, err)) < 0)
+    if ((r = store_read_version(st, name, n, &v, err)) < 0)
         return r;
     if (ret_ver)
         *ret_ver = v;
@@ -774,7 +757,7 @@ int store_get_version(struct store *st, const char *name, unsigned n,
 int store_peek_version(struct store *st, const char *name, unsigned n,
                        struct store_version *ret_ver, struct store_error *err)
 {
-    int r = check_args(st, NULL, name, err);
+    int r = store_check_args(st, NULL, name, err);
     if (r < 0)
         return r;
     struct store_version v;
@@ -785,7 +768,7 @@ int store_peek_version(struct store *st, const char *name, unsigned n,
 }
 
 /* Append one element of size sz to *arr (of *n, room for *cap). */
-static void *grow(void *arr, size_t *cap, size_t n, size_t sz)
+void *store_grow(void *arr, size_t *cap, size_t n, size_t sz)
 {
     if (n < *cap)
         return arr;
@@ -804,15 +787,15 @@ static int row_type(struct store *st, sqlite3_stmt *s, struct store_type *e,
 {
     memset(e, 0, sizeof(*e));
     sqlite3_int64 latest = sqlite3_column_int64(s, 3);
-    if (!col_copy(s, 0, e->name, STORE_NAME_MAX) ||
-        !col_copy(s, 2, e->created, STORE_TIME_LEN - 1) || latest < 0 ||
+    if (!store_col_copy(s, 0, e->name, STORE_NAME_MAX) ||
+        !store_col_copy(s, 2, e->created, STORE_TIME_LEN - 1) || latest < 0 ||
         latest > UINT_MAX) {
         store_err_set(err, "malformed instance type row in the database");
         return -EIO;
     }
     e->latest = (unsigned)latest;
-    if (!(e->description = col_dup(s, 1, NULL)))
-        return fail(st, s, SQLITE_NOMEM, "read type", err);
+    if (!(e->description = store_col_dup(s, 1, NULL)))
+        return store_fail(st, s, SQLITE_NOMEM, "read type", err);
     return 0;
 }
 
@@ -823,14 +806,14 @@ int store_list_types(struct store *st, struct store_type **ret, size_t *ret_n,
         store_err_set(err, "no store or result");
         return -EINVAL;
     }
-    sqlite3_stmt *s = stmt(st, S_TYPE_LIST);
+    sqlite3_stmt *s = store_stmt(st, S_TYPE_LIST);
     struct store_type *t = NULL;
     size_t n = 0, cap = 0;
     int rc, r = 0;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        struct store_type *nt = grow(t, &cap, n, sizeof(*t));
+        struct store_type *nt = store_grow(t, &cap, n, sizeof(*t));
         if (!nt) {
-            r = fail(st, s, SQLITE_NOMEM, "list types", err);
+            r = store_fail(st, s, SQLITE_NOMEM, "list types", err);
             goto fail;
         }
         t = nt;
@@ -839,7 +822,7 @@ int store_list_types(struct store *st, struct store_type **ret, size_t *ret_n,
         n++;
     }
     if (rc != SQLITE_DONE) {
-        r = fail(st, s, rc, "list types", err);
+        r = store_fail(st, s, rc, "list types", err);
         goto fail;
     }
     sqlite3_reset(s);
@@ -859,8 +842,8 @@ int store_get_type(struct store *st, const char *name,
         store_err_set(err, "no store, result or valid name");
         return -EINVAL;
     }
-    sqlite3_stmt *s = stmt(st, S_TYPE_GET);
-    int r = bind_str(st, s, 1, name, err);
+    sqlite3_stmt *s = store_stmt(st, S_TYPE_GET);
+    int r = store_bind_str(st, s, 1, name, err);
     if (r < 0)
         return r;
     int rc = sqlite3_step(s);
@@ -870,7 +853,7 @@ int store_get_type(struct store *st, const char *name,
         return -ENOENT;
     }
     if (rc != SQLITE_ROW)
-        return fail(st, s, rc, "get type", err);
+        return store_fail(st, s, rc, "get type", err);
     struct store_type t;
     r = row_type(st, s, &t, err);
     sqlite3_reset(s);
@@ -889,10 +872,10 @@ int store_counts(struct store *st, struct store_counts *ret,
         store_err_set(err, "no store or result");
         return -EINVAL;
     }
-    sqlite3_stmt *s = stmt(st, S_COUNTS);
+    sqlite3_stmt *s = store_stmt(st, S_COUNTS);
     int rc = sqlite3_step(s);
     if (rc != SQLITE_ROW)
-        return fail(st, s, rc, "count", err);
+        return store_fail(st, s, rc, "count", err);
     ret->types = (unsigned long)sqlite3_column_int64(s, 0);
     ret->published = (unsigned long)sqlite3_column_int64(s, 1);
     ret->deprecated = (unsigned long)sqlite3_column_int64(s, 2);
@@ -904,30 +887,30 @@ int store_list_versions(struct store *st, const char *name,
                         struct store_version **ret, size_t *ret_n,
                         struct store_error *err)
 {
-    int r = check_args(st, NULL, name, err);
+    int r = store_check_args(st, NULL, name, err);
     if (r < 0)
         return r;
     if (!ret || !ret_n) {
         store_err_set(err, "no result");
         return -EINVAL;
     }
-    if ((r = type_exists(st, name, err)) <= 0) {
+    if ((r = store_type_exists(st, name, err)) <= 0) {
         if (r == 0) {
             store_err_set(err, "no instance type '%s'", name);
             r = -ENOENT;
         }
         return r;
     }
-    sqlite3_stmt *s = stmt(st, S_VERSION_LIST);
-    if ((r = bind_str(st, s, 1, name, err)) < 0)
+    sqlite3_stmt *s = store_stmt(st, S_VERSION_LIST);
+    if ((r = store_bind_str(st, s, 1, name, err)) < 0)
         return r;
     struct store_version *v = NULL;
     size_t n = 0, cap = 0;
     int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        struct store_version *nv = grow(v, &cap, n, sizeof(*v));
+        struct store_version *nv = store_grow(v, &cap, n, sizeof(*v));
         if (!nv) {
-            r = fail(st, s, SQLITE_NOMEM, "list versions", err);
+            r = store_fail(st, s, SQLITE_NOMEM, "list versions", err);
             goto fail;
         }
         v = nv;
@@ -936,7 +919,7 @@ int store_list_versions(struct store *st, const char *name,
         n++;
     }
     if (rc != SQLITE_DONE) {
-        r = fail(st, s, rc, "list versions", err);
+        r = store_fail(st, s, rc, "list versions", err);
         goto fail;
     }
     sqlite3_reset(s);
@@ -952,20 +935,20 @@ fail:
 int store_deprecate(struct store *st, const char *actor, const char *name,
                     unsigned n, struct store_error *err)
 {
-    int r = check_args(st, actor ? actor : "", name, err);
+    int r = store_check_args(st, actor ? actor : "", name, err);
     if (r < 0)
         return r;
     if (n < 1) {
         store_err_set(err, "version numbers start at 1");
         return -EINVAL;
     }
-    if ((r = tx_begin(st, err)) < 0)
+    if ((r = store_tx_begin(st, err)) < 0)
         return r;
-    sqlite3_stmt *s = stmt(st, S_VERSION_STATE);
-    if ((r = bind_str(st, s, 1, name, err)) < 0)
+    sqlite3_stmt *s = store_stmt(st, S_VERSION_STATE);
+    if ((r = store_bind_str(st, s, 1, name, err)) < 0)
         goto out;
     if (sqlite3_bind_int64(s, 2, n) != SQLITE_OK) {
-        r = fail(st, s, SQLITE_ERROR, "bind", err);
+        r = store_fail(st, s, SQLITE_ERROR, "bind", err);
         goto out;
     }
     int rc = sqlite3_step(s);
@@ -973,7 +956,7 @@ int store_deprecate(struct store *st, const char *actor, const char *name,
         store_err_set(err, "no version %u of instance type '%s'", n, name);
         r = -ENOENT;
     } else if (rc != SQLITE_ROW) {
-        r = fail(st, NULL, rc, "read state", err);
+        r = store_fail(st, NULL, rc, "read state", err);
     } else {
         const unsigned char *state = sqlite3_column_text(s, 0);
         if (state && !strcmp((const char *)state, "deprecated")) {
@@ -985,21 +968,21 @@ int store_deprecate(struct store *st, const char *actor, const char *name,
     sqlite3_reset(s);
     if (r < 0)
         goto out;
-    s = stmt(st, S_VERSION_DEPRECATE);
-    if ((r = bind_str(st, s, 1, name, err)) < 0)
+    s = store_stmt(st, S_VERSION_DEPRECATE);
+    if ((r = store_bind_str(st, s, 1, name, err)) < 0)
         goto out;
     if (sqlite3_bind_int64(s, 2, n) != SQLITE_OK) {
-        r = fail(st, s, SQLITE_ERROR, "bind", err);
+        r = store_fail(st, s, SQLITE_ERROR, "bind", err);
         goto out;
     }
-    if ((r = run(st, s, "deprecate", err)) < 0 ||
+    if ((r = store_run(st, s, "deprecate", err)) < 0 ||
         (r = audit_version(st, actor, "deprecate", name, n, NULL, NULL, err)) <
             0 ||
-        (r = tx_commit(st, err)) < 0)
+        (r = store_tx_commit(st, err)) < 0)
         goto out;
     return 0;
 out:
-    tx_rollback(st);
+    store_tx_rollback(st);
     return r;
 }
 
@@ -1014,14 +997,14 @@ int store_save_inventory(struct store *st, const char *json, size_t len,
                       STORE_INVENTORY_MAX);
         return -EINVAL;
     }
-    int r = tx_begin(st, err);
+    int r = store_tx_begin(st, err);
     if (r < 0)
         return r;
-    sqlite3_stmt *s = stmt(st, S_INVENTORY_SAVE);
-    if ((r = bind_text(st, s, 1, json, len, err)) < 0 ||
-        (r = run(st, s, "save inventory", err)) < 0 ||
-        (r = tx_commit(st, err)) < 0)
-        tx_rollback(st);
+    sqlite3_stmt *s = store_stmt(st, S_INVENTORY_SAVE);
+    if ((r = store_bind_text(st, s, 1, json, len, err)) < 0 ||
+        (r = store_run(st, s, "save inventory", err)) < 0 ||
+        (r = store_tx_commit(st, err)) < 0)
+        store_tx_rollback(st);
     return r;
 }
 
@@ -1032,7 +1015,7 @@ int store_load_inventory(struct store *st, char **ret_json, size_t *ret_len,
         store_err_set(err, "no store or result");
         return -EINVAL;
     }
-    sqlite3_stmt *s = stmt(st, S_INVENTORY_LOAD);
+    sqlite3_stmt *s = store_stmt(st, S_INVENTORY_LOAD);
     int rc = sqlite3_step(s);
     if (rc == SQLITE_DONE) {
         sqlite3_reset(s);
@@ -1040,15 +1023,15 @@ int store_load_inventory(struct store *st, char **ret_json, size_t *ret_len,
         return -ENOENT;
     }
     if (rc != SQLITE_ROW)
-        return fail(st, s, rc, "load inventory", err);
+        return store_fail(st, s, rc, "load inventory", err);
     char when[STORE_TIME_LEN];
-    if (!col_copy(s, 1, when, STORE_TIME_LEN - 1)) {
+    if (!store_col_copy(s, 1, when, STORE_TIME_LEN - 1)) {
         sqlite3_reset(s);
         store_err_set(err, "malformed inventory row in the database");
         return -EIO;
     }
     size_t len;
-    char *json = col_dup(s, 0, &len);
+    char *json = store_col_dup(s, 0, &len);
     sqlite3_reset(s);
     if (!json) {
         store_err_set(err, "out of memory");

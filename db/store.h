@@ -36,7 +36,7 @@
 #define STORE_DETAIL_MAX (64 * 1024)
 #define STORE_INVENTORY_MAX (128 * 1024 * 1024)
 /* The schema version this code writes (PRAGMA user_version). */
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 
 /*
  * line and col are those of the layout parser (1-based) when a layout was
@@ -205,8 +205,8 @@ int store_audit(struct store *st, const char *actor, const char *action,
  * At most one row per BDF (enforced in the schema), so two callers can
  * never hold the same function.
  */
-#define STORE_ID_LEN 37  /* UUID text + NUL */
-#define STORE_VM_MAX 128 /* [A-Za-z0-9][A-Za-z0-9._-]{0,127} */
+#define STORE_ID_LEN 37          /* UUID text + NUL */
+#define STORE_VM_MAX 128         /* [A-Za-z0-9][A-Za-z0-9._-]{0,127} */
 #define STORE_REQUEST_ID_MAX 128 /* same charset */
 #define STORE_BDF_MAX 20
 #define STORE_PATH_MAX 4096
@@ -234,7 +234,7 @@ struct store_attachment {
     char path[STORE_PATH_MAX]; /* the resolved file handed to the VMM */
     enum store_att_state state;
     char created[STORE_TIME_LEN];
-    char expires[STORE_TIME_LEN];               /* "" unless incoming */
+    char expires[STORE_TIME_LEN];              /* "" unless incoming */
     char request_id[STORE_REQUEST_ID_MAX + 1]; /* "" if none */
     char *layout; /* resolved text, malloc'ed; NULL in lists */
     size_t layout_len;
@@ -255,7 +255,7 @@ struct store_candidate {
 struct store_attach_req {
     const char *vm;
     const char *instance_type;
-    unsigned version; /* >= 1: the version the candidates were made for */
+    unsigned version;       /* >= 1: the version the candidates were made for */
     const char *request_id; /* NULL: not idempotent */
     enum store_att_state state; /* ACTIVE (launch) or INCOMING */
     unsigned ttl_seconds;       /* INCOMING only: expires = now + ttl */
@@ -280,8 +280,7 @@ int store_attach(struct store *st, const char *actor,
 /* One attachment with its layout; -ENOENT if none (expired incoming rows
  * count as none). */
 int store_get_attachment(struct store *st, const char *id,
-                         struct store_attachment *ret,
-                         struct store_error *err);
+                         struct store_attachment *ret, struct store_error *err);
 
 /* All attachments, by created time then id, without layout text; expired
  * incoming rows are left out.  *ret malloc'ed (store_attachments_free). */
@@ -296,8 +295,7 @@ int store_list_attachments(struct store *st, struct store_attachment **ret,
  */
 int store_end_attachment(struct store *st, const char *actor, const char *id,
                          const char *action, int expect_state,
-                         struct store_attachment *ret,
-                         struct store_error *err);
+                         struct store_attachment *ret, struct store_error *err);
 
 /*
  * Move attachment id from state from to state to (incoming -> active on

@@ -173,11 +173,13 @@ START_TEST(test_migrate_empty)
     ck_assert_str_eq(raw_text(db, "SELECT group_concat(name, ',') FROM"
                                   " (SELECT name FROM sqlite_schema WHERE"
                                   " type = 'table' ORDER BY name)"),
-                     "audit,instance_types,inventory,sqlite_sequence,versions");
+                     "attachments,audit,instance_types,inventory,"
+                     "sqlite_sequence,versions");
     ck_assert_str_eq(
         raw_text(db, "SELECT group_concat(name, ',') FROM"
                      " (SELECT name FROM sqlite_schema WHERE"
                      " type = 'trigger' ORDER BY name)"),
+        "attachments_immutable,attachments_insert,attachments_state,"
         "audit_insert,audit_no_delete,audit_no_update,instance_types_immutable,"
         "instance_types_insert,instance_types_no_delete,versions_immutable,"
         "versions_insert,versions_no_delete,versions_state");
@@ -248,7 +250,7 @@ START_TEST(test_newer_schema_refused)
     store_close(open_store());
     sqlite3 *db = raw_open();
     ck_assert_int_eq(
-        sqlite3_exec(db, "PRAGMA user_version = 2", NULL, NULL, NULL),
+        sqlite3_exec(db, "PRAGMA user_version = 3", NULL, NULL, NULL),
         SQLITE_OK);
     sqlite3_close(db);
 
@@ -256,12 +258,12 @@ START_TEST(test_newer_schema_refused)
     struct store_error err = {0};
     ck_assert_int_eq(store_open(dbpath, &st, &err), -EPROTONOSUPPORT);
     ck_assert_ptr_eq(st, (void *)1);
-    ck_assert_str_eq(err.msg, "database schema version 2 is newer than this "
-                              "vpcid knows (1): refusing to open it");
-    ck_assert_int_eq(file_int("PRAGMA user_version"), 2);
-    /* Back to 1 so that the teardown's checks see our schema. */
+    ck_assert_str_eq(err.msg, "database schema version 3 is newer than this "
+                              "vpcid knows (2): refusing to open it");
+    ck_assert_int_eq(file_int("PRAGMA user_version"), 3);
+    /* Back to 2 so that the teardown's checks see our schema. */
     db = raw_open();
-    sqlite3_exec(db, "PRAGMA user_version = 1", NULL, NULL, NULL);
+    sqlite3_exec(db, "PRAGMA user_version = 2", NULL, NULL, NULL);
     sqlite3_close(db);
 }
 END_TEST
@@ -547,6 +549,10 @@ END_TEST
 
 /* ------------------------------------------------------------ immutability */
 
+#define VCOLS " (name, version, layout, hash, fingerprint, created, state)"
+#define VCOLS_ORIGIN                                                           \
+    " (name, version, layout, hash, fingerprint, created, state, origin)"
+
 START_TEST(test_direct_sql_refused)
 {
     struct store *st = open_store();
@@ -558,9 +564,10 @@ START_TEST(test_direct_sql_refused)
 
     sqlite3 *db = raw_open();
     char before[4096];
-    const char *snapshot = "SELECT group_concat(name || version || hash ||"
-                           " fingerprint || created || state || layout, '|')"
-                           " FROM (SELECT * FROM versions ORDER BY version)";
+    const char *snapshot =
+        "SELECT group_concat(name || version || hash ||"
+        " fingerprint || created || state || origin || layout, '|')"
+        " FROM (SELECT * FROM versions ORDER BY version)";
     snprintf(before, sizeof(before), "%s", raw_text(db, snapshot));
     char audit_before[4096];
     const char *audit_snap = "SELECT group_concat(id || time || actor ||"
@@ -581,18 +588,34 @@ START_TEST(test_direct_sql_refused)
         "UPDATE versions SET state = 'published' WHERE version = 2",
         "UPDATE versions SET state = 'deprecated' WHERE version = 2",
         "UPDATE versions SET state = 'gone' WHERE version = 1",
-        "INSERT OR REPLACE INTO versions SELECT name, version, 'x', hash,"
+        "INSERT OR REPLACE INTO versions" VCOLS
+        " SELECT name, version, 'x', hash,"
         " fingerprint, created, state FROM versions WHERE version = 1",
-        "INSERT OR REPLACE INTO versions SELECT name, 3, layout, hash,"
+        "INSERT OR REPLACE INTO versions" VCOLS " SELECT name, 3, layout, hash,"
         " fingerprint, created, 'published' FROM versions WHERE version = 1",
-        "INSERT INTO versions SELECT name, 3, layout || ' ', 'sha256:"
+        "INSERT INTO versions" VCOLS " SELECT name, 3, layout || ' ', 'sha256:"
         "1111111111111111111111111111111111111111111111111111111111111111',"
         " fingerprint, created, 'deprecated' FROM versions WHERE version = 1",
-        "INSERT INTO versions SELECT name, 7, layout || ' ', 'sha256:"
+        "INSERT INTO versions" VCOLS " SELECT name, 7, layout || ' ', 'sha256:"
         "1111111111111111111111111111111111111111111111111111111111111111',"
         " fingerprint, created, 'published' FROM versions WHERE version = 1",
-        "INSERT INTO versions SELECT 'nosuch', 1, layout, hash,"
+        "INSERT INTO versions" VCOLS " SELECT 'nosuch', 1, layout, hash,"
         " fingerprint, created, 'published' FROM versions WHERE version = 1",
+        "UPDATE versions SET origin = 'import'",
+        /* An import may leave a gap, but never takes a number in use. */
+        "INSERT OR REPLACE INTO versions" VCOLS_ORIGIN " SELECT name, 1,"
+        " layout || ' ', 'sha256:"
+        "1111111111111111111111111111111111111111111111111111111111111111',"
+        " fingerprint, created, 'published', 'import' FROM versions"
+        " WHERE version = 1",
+        "INSERT INTO versions" VCOLS_ORIGIN " SELECT name, 9, layout, hash,"
+        " fingerprint, created, 'published', 'import' FROM versions"
+        " WHERE version = 1",
+        "INSERT INTO versions" VCOLS_ORIGIN " SELECT name, 9, layout || ' ',"
+        " 'sha256:"
+        "1111111111111111111111111111111111111111111111111111111111111111',"
+        " fingerprint, created, 'published', 'elsewhere' FROM versions"
+        " WHERE version = 1",
         "DELETE FROM instance_types",
         "UPDATE instance_types SET name = 'u'",
         "INSERT OR REPLACE INTO instance_types (name, created)"
@@ -842,6 +865,371 @@ START_TEST(test_concurrent_publishers)
 }
 END_TEST
 
+/* ------------------------------------------------------------ attachments */
+
+#define BDF_A "0000:3b:00.1"
+#define BDF_B "0000:3b:00.2"
+
+/* The candidates of a request: bdfs[i] with a path under /run/vpcid/vms/vm
+ * and the resolved text layout. */
+struct cands {
+    struct store_candidate c[8];
+    char path[8][96];
+};
+
+static void make_cands(struct cands *cs, const char *vm,
+                       const char *const *bdfs, size_t n, const char *layout)
+{
+    ck_assert_uint_le(n, 8);
+    for (size_t i = 0; i < n; i++) {
+        snprintf(cs->path[i], sizeof(cs->path[i]), "/run/vpcid/vms/%s/%s.vpci",
+                 vm, bdfs[i]);
+        cs->c[i] = (struct store_candidate){
+            .bdf = bdfs[i],
+            .path = cs->path[i],
+            .layout = layout,
+            .layout_len = strlen(layout),
+        };
+    }
+}
+
+/* Attach vm to the first free of bdfs (type "t" version 1) or fail the
+ * test with the error. */
+static int attach(struct store *st, const char *vm, const char *request_id,
+                  enum store_att_state state, const char *const *bdfs, size_t n,
+                  const char *layout, struct store_attachment *a,
+                  bool *existing, struct store_error *err)
+{
+    struct cands cs;
+    make_cands(&cs, vm, bdfs, n, layout);
+    struct store_attach_req req = {
+        .vm = vm,
+        .instance_type = "t",
+        .version = 1,
+        .request_id = request_id,
+        .state = state,
+        .ttl_seconds = state == STORE_ATT_INCOMING ? 300 : 0,
+    };
+    return store_attach(st, "api", &req, cs.c, n, a, existing, err);
+}
+
+/* action, object's last part and vm of every audit row after id after, in
+ * order, one per line: "attach vm1 0000:3b:00.1". */
+static const char *audit_tail(long long after)
+{
+    char sql[512];
+    snprintf(sql, sizeof(sql),
+             "SELECT group_concat(action || ' ' || json_extract(detail,"
+             " '$.vm') || ' ' || json_extract(detail, '$.bdf') || ' ' ||"
+             " json_extract(detail, '$.state'), char(10)) FROM (SELECT * FROM"
+             " audit WHERE id > %lld ORDER BY id)",
+             after);
+    sqlite3 *db = raw_open();
+    static char out[4096];
+    snprintf(out, sizeof(out), "%s", raw_text(db, sql));
+    sqlite3_close(db);
+    return out;
+}
+
+static bool uuid_v4(const char *id)
+{
+    if (strlen(id) != 36 || id[14] != '4' || !strchr("89ab", id[19]))
+        return false;
+    for (int i = 0; i < 36; i++) {
+        bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+        if (dash ? id[i] != '-' : !strchr("0123456789abcdef", id[i]))
+            return false;
+    }
+    return true;
+}
+
+START_TEST(test_attach_get_list_end)
+{
+    struct store *st = open_store();
+    struct store_version v = {0};
+    create(st, "t", "example.vpci", &v);
+    char *resolved = fixture("example.vpci", NULL);
+    const char *bdfs[] = {BDF_A, BDF_B};
+    struct store_attachment a = {0}, b = {0}, g = {0};
+    struct store_error err = {0};
+    bool existing = true;
+
+    ck_assert_int_eq(attach(st, "vm1", NULL, STORE_ATT_ACTIVE, bdfs, 2,
+                            resolved, &a, &existing, &err),
+                     0);
+    ck_assert(!existing);
+    ck_assert_msg(uuid_v4(a.id), "id %s", a.id);
+    ck_assert_str_eq(a.vm, "vm1");
+    ck_assert_str_eq(a.bdf, BDF_A);
+    ck_assert_str_eq(a.instance_type, "t");
+    ck_assert_uint_eq(a.version, 1);
+    ck_assert_str_eq(a.hash, v.hash);
+    ck_assert_str_eq(a.fingerprint, v.fingerprint);
+    ck_assert_str_eq(a.path, "/run/vpcid/vms/vm1/0000:3b:00.1.vpci");
+    ck_assert_int_eq(a.state, STORE_ATT_ACTIVE);
+    ck_assert_str_eq(store_att_state_name(a.state), "active");
+    ck_assert_uint_eq(strlen(a.created), STORE_TIME_LEN - 1);
+    ck_assert_int_eq(a.created[10], 'T');
+    ck_assert_str_eq(a.expires, "");
+    ck_assert_str_eq(a.request_id, "");
+    ck_assert_str_eq(a.layout, resolved);
+    ck_assert_uint_eq(a.layout_len, strlen(resolved));
+
+    /* The next request gets the next free device, then none is left. */
+    ck_assert_int_eq(attach(st, "vm2", NULL, STORE_ATT_ACTIVE, bdfs, 2,
+                            resolved, &b, NULL, &err),
+                     0);
+    ck_assert_str_eq(b.bdf, BDF_B);
+    ck_assert_str_eq(b.vm, "vm2");
+    ck_assert_str_ne(b.id, a.id);
+    ck_assert_int_eq(attach(st, "vm3", NULL, STORE_ATT_ACTIVE, bdfs, 2,
+                            resolved, &g, NULL, &err),
+                     -ENOSPC);
+    ck_assert_str_eq(err.msg, "every candidate device is held");
+    ck_assert_int_eq(attach(st, "vm3", NULL, STORE_ATT_ACTIVE, NULL, 0,
+                            resolved, &g, NULL, &err),
+                     -ENOSPC);
+
+    ck_assert_int_eq(store_get_attachment(st, a.id, &g, &err), 0);
+    ck_assert_str_eq(g.id, a.id);
+    ck_assert_str_eq(g.bdf, a.bdf);
+    ck_assert_str_eq(g.created, a.created);
+    ck_assert_str_eq(g.layout, resolved);
+    ck_assert_str_eq(g.path, a.path);
+    store_attachment_clear(&g);
+    ck_assert_int_eq(store_get_attachment(st,
+                                          "00000000-0000-4000-8000-"
+                                          "000000000000",
+                                          &g, &err),
+                     -ENOENT);
+    ck_assert_str_eq(err.msg,
+                     "no attachment '00000000-0000-4000-8000-000000000000'");
+    ck_assert_int_eq(store_get_attachment(st, "x", &g, &err), -ENOENT);
+    char longid[300];
+    memset(longid, 'a', sizeof(longid) - 1);
+    longid[sizeof(longid) - 1] = '\0';
+    ck_assert_int_eq(store_get_attachment(st, longid, &g, &err), -ENOENT);
+    ck_assert_int_eq(store_get_attachment(st, NULL, &g, &err), -EINVAL);
+
+    struct store_attachment *l = NULL;
+    size_t n = 0;
+    ck_assert_int_eq(store_list_attachments(st, &l, &n, &err), 0);
+    ck_assert_uint_eq(n, 2);
+    /* By created time, then id. */
+    bool a_first = strcmp(a.created, b.created) < 0 ||
+                   (!strcmp(a.created, b.created) && strcmp(a.id, b.id) < 0);
+    ck_assert_str_eq(l[0].id, a_first ? a.id : b.id);
+    ck_assert_str_eq(l[1].id, a_first ? b.id : a.id);
+    for (size_t i = 0; i < n; i++) {
+        ck_assert_ptr_null(l[i].layout);
+        ck_assert_str_eq(l[i].hash, v.hash);
+    }
+    store_attachments_free(l, n);
+
+    /* Ending: the expected state must hold; the row goes, the device is
+     * free again. */
+    struct store_attachment e = {0};
+    ck_assert_int_eq(store_end_attachment(st, "api", a.id,
+                                          "migrate-out-complete",
+                                          STORE_ATT_MIGRATING, &e, &err),
+                     -EPERM);
+    ck_assert_str_eq(e.id, "");
+    ck_assert_int_eq(
+        store_end_attachment(st, "api", a.id, "detach", -1, &e, &err), 0);
+    ck_assert_str_eq(e.id, a.id);
+    ck_assert_str_eq(e.bdf, BDF_A);
+    ck_assert_int_eq(e.state, STORE_ATT_ACTIVE);
+    ck_assert_ptr_null(e.layout);
+    ck_assert_int_eq(store_get_attachment(st, a.id, &g, &err), -ENOENT);
+    ck_assert_int_eq(
+        store_end_attachment(st, "api", a.id, "detach", -1, NULL, &err),
+        -ENOENT);
+    ck_assert_int_eq(attach(st, "vm3", NULL, STORE_ATT_ACTIVE, bdfs, 2,
+                            resolved, &g, NULL, &err),
+                     0);
+    ck_assert_str_eq(g.bdf, BDF_A);
+    ck_assert_int_eq(store_end_attachment(st, "api", g.id, "detach",
+                                          STORE_ATT_ACTIVE, NULL, &err),
+                     0);
+    ck_assert_int_eq(
+        store_end_attachment(st, "api", b.id, "detach", 7, NULL, &err),
+        -EINVAL);
+    ck_assert_int_eq(
+        store_end_attachment(st, "api", b.id, "Detach!", -1, NULL, &err),
+        -EINVAL);
+    store_attachment_clear(&g);
+
+    /* No such version or type. */
+    struct store_attach_req req = {.vm = "vm4",
+                                   .instance_type = "t",
+                                   .version = 2,
+                                   .state = STORE_ATT_ACTIVE};
+    struct cands cs;
+    make_cands(&cs, "vm4", bdfs, 2, resolved);
+    ck_assert_int_eq(store_attach(st, "api", &req, cs.c, 2, &g, NULL, &err),
+                     -ENOENT);
+    ck_assert_str_eq(err.msg, "no version 2 of instance type 't'");
+    req.instance_type = "u";
+    req.version = 1;
+    ck_assert_int_eq(store_attach(st, "api", &req, cs.c, 2, &g, NULL, &err),
+                     -ENOENT);
+    store_close(st);
+
+    ck_assert_str_eq(audit_tail(1), "attach vm1 0000:3b:00.1 active\n"
+                                    "attach vm2 0000:3b:00.2 active\n"
+                                    "detach vm1 0000:3b:00.1 active\n"
+                                    "attach vm3 0000:3b:00.1 active\n"
+                                    "detach vm3 0000:3b:00.1 active");
+    char sql[256];
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM audit WHERE object = 'attachments/%s'"
+             " AND actor = 'api'",
+             a.id);
+    ck_assert_int_eq(file_int(sql), 2);
+    ck_assert_int_eq(file_int("SELECT count(*) FROM attachments"), 1);
+    store_attachment_clear(&a);
+    store_attachment_clear(&b);
+    store_version_clear(&v);
+    free(resolved);
+}
+END_TEST
+
+START_TEST(test_attachment_states)
+{
+    struct store *st = open_store();
+    create(st, "t", "example.vpci", NULL);
+    char *resolved = fixture("example.vpci", NULL);
+    const char *bdfs[] = {BDF_A, BDF_B};
+    struct store_attachment a = {0}, m = {0}, in = {0};
+    struct store_error err = {0};
+    ck_assert_int_eq(attach(st, "vm1", NULL, STORE_ATT_ACTIVE, bdfs, 1,
+                            resolved, &a, NULL, &err),
+                     0);
+
+    ck_assert_int_eq(store_set_attachment_state(
+                         st, "api", a.id, STORE_ATT_ACTIVE, STORE_ATT_MIGRATING,
+                         "migrate-out", &m, &err),
+                     0);
+    ck_assert_str_eq(m.id, a.id);
+    ck_assert_int_eq(m.state, STORE_ATT_MIGRATING);
+    ck_assert_str_eq(store_att_state_name(m.state), "migrating");
+    ck_assert_str_eq(m.layout, resolved);
+    ck_assert_str_eq(m.created, a.created);
+    store_attachment_clear(&m);
+    /* Not active any more. */
+    ck_assert_int_eq(store_set_attachment_state(
+                         st, "api", a.id, STORE_ATT_ACTIVE, STORE_ATT_MIGRATING,
+                         "migrate-out", &m, &err),
+                     -EPERM);
+    ck_assert_str_eq(m.id, "");
+    ck_assert_int_eq(store_end_attachment(st, "api", a.id, "detach",
+                                          STORE_ATT_ACTIVE, NULL, &err),
+                     -EPERM);
+    ck_assert_int_eq(store_set_attachment_state(
+                         st, "api", a.id, STORE_ATT_MIGRATING, STORE_ATT_ACTIVE,
+                         "migrate-out-cancel", &m, &err),
+                     0);
+    ck_assert_int_eq(m.state, STORE_ATT_ACTIVE);
+    store_attachment_clear(&m);
+    ck_assert_int_eq(store_set_attachment_state(
+                         st, "api", a.id, STORE_ATT_INCOMING, STORE_ATT_ACTIVE,
+                         "incoming-commit", &m, &err),
+                     -EPERM);
+    char msg[128];
+    snprintf(msg, sizeof(msg), "attachment %s is active, not incoming", a.id);
+    ck_assert_str_eq(err.msg, msg);
+    /* Moves that do not exist. */
+    ck_assert_int_eq(
+        store_set_attachment_state(st, "api", a.id, STORE_ATT_ACTIVE,
+                                   STORE_ATT_INCOMING, "x", &m, &err),
+        -EINVAL);
+    ck_assert_int_eq(
+        store_set_attachment_state(st, "api", a.id, STORE_ATT_ACTIVE,
+                                   STORE_ATT_ACTIVE, "x", &m, &err),
+        -EINVAL);
+    ck_assert_int_eq(store_set_attachment_state(
+                         st, "api", "00000000-0000-4000-8000-000000000000",
+                         STORE_ATT_ACTIVE, STORE_ATT_MIGRATING, "migrate-out",
+                         &m, &err),
+                     -ENOENT);
+
+    /* An incoming reservation: expires 300 s after it was made, cleared on
+     * commit. */
+    ck_assert_int_eq(attach(st, "vm2", "req-1", STORE_ATT_INCOMING, bdfs, 2,
+                            resolved, &in, NULL, &err),
+                     0);
+    ck_assert_str_eq(in.bdf, BDF_B);
+    ck_assert_int_eq(in.state, STORE_ATT_INCOMING);
+    ck_assert_str_eq(in.request_id, "req-1");
+    sqlite3 *db = raw_open();
+    char sql[256];
+    snprintf(
+        sql, sizeof(sql),
+        "SELECT strftime('%%Y-%%m-%%dT%%H:%%M:%%SZ', '%s', '+300 seconds')",
+        in.created);
+    ck_assert_str_eq(in.expires, raw_text(db, sql));
+    sqlite3_close(db);
+    ck_assert_int_eq(store_end_attachment(st, "api", in.id, "detach",
+                                          STORE_ATT_ACTIVE, NULL, &err),
+                     -EPERM);
+    ck_assert_int_eq(store_set_attachment_state(
+                         st, "api", in.id, STORE_ATT_INCOMING, STORE_ATT_ACTIVE,
+                         "incoming-commit", &m, &err),
+                     0);
+    ck_assert_int_eq(m.state, STORE_ATT_ACTIVE);
+    ck_assert_str_eq(m.expires, "");
+    ck_assert_str_eq(m.request_id, "req-1");
+    store_attachment_clear(&m);
+    ck_assert_int_eq(store_get_attachment(st, in.id, &m, &err), 0);
+    ck_assert_int_eq(m.state, STORE_ATT_ACTIVE);
+    ck_assert_str_eq(m.expires, "");
+    store_attachment_clear(&m);
+
+    /* Abort of a reservation. */
+    store_attachment_clear(&in);
+    const char *c[] = {"0000:3b:00.3"};
+    ck_assert_int_eq(attach(st, "vm3", NULL, STORE_ATT_INCOMING, c, 1, resolved,
+                            &in, NULL, &err),
+                     0);
+    ck_assert_int_eq(store_end_attachment(st, "api", in.id, "incoming-abort",
+                                          STORE_ATT_INCOMING, &m, &err),
+                     0);
+    ck_assert_int_eq(m.state, STORE_ATT_INCOMING);
+    ck_assert_str_eq(m.expires, in.expires);
+    store_attachment_clear(&m);
+
+    /* migrate-out then complete. */
+    ck_assert_int_eq(store_set_attachment_state(
+                         st, "api", a.id, STORE_ATT_ACTIVE, STORE_ATT_MIGRATING,
+                         "migrate-out", NULL, &err),
+                     0);
+    ck_assert_int_eq(store_end_attachment(st, "api", a.id,
+                                          "migrate-out-complete",
+                                          STORE_ATT_MIGRATING, NULL, &err),
+                     0);
+    store_close(st);
+
+    ck_assert_str_eq(audit_tail(1),
+                     "attach vm1 0000:3b:00.1 active\n"
+                     "migrate-out vm1 0000:3b:00.1 migrating\n"
+                     "migrate-out-cancel vm1 0000:3b:00.1 active\n"
+                     "incoming vm2 0000:3b:00.2 incoming\n"
+                     "incoming-commit vm2 0000:3b:00.2 active\n"
+                     "incoming vm3 0000:3b:00.3 incoming\n"
+                     "incoming-abort vm3 0000:3b:00.3 incoming\n"
+                     "migrate-out vm1 0000:3b:00.1 migrating\n"
+                     "migrate-out-complete vm1 0000:3b:00.1 migrating");
+    ck_assert_int_eq(
+        file_int("SELECT count(*) FROM audit WHERE action = 'migrate-out'"
+                 " AND json_extract(detail, '$.from') = 'active'"),
+        2);
+    ck_assert_int_eq(file_int("SELECT count(*) FROM attachments"), 1);
+    store_attachment_clear(&a);
+    store_attachment_clear(&in);
+    free(resolved);
+}
+END_TEST
+
 static Suite *store_suite(void)
 {
     Suite *s = suite_create("store");
@@ -861,6 +1249,8 @@ static Suite *store_suite(void)
     tcase_add_test(tc, test_inventory);
     tcase_add_test(tc, test_two_connections);
     tcase_add_test(tc, test_concurrent_publishers);
+    tcase_add_test(tc, test_attach_get_list_end);
+    tcase_add_test(tc, test_attachment_states);
     suite_add_tcase(s, tc);
     return s;
 }
