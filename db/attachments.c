@@ -33,7 +33,8 @@
 #define RESOLVED_MAX (2 * STORE_LAYOUT_MAX)
 
 const char *const store_att_sql[A__COUNT] = {
-    [A_EXPIRED] = "SELECT id, vm, bdf, instance_type, version FROM attachments"
+    [A_EXPIRED] = "SELECT id, vm, bdf, instance_type, version, expires,"
+                  " request_id FROM attachments"
                   " WHERE state = 'incoming' AND expires < " NOW,
     [A_DELETE] = "DELETE FROM attachments WHERE id = ?1",
     [A_BY_REQUEST] = "SELECT " ATT_COLS ", layout FROM attachments"
@@ -283,7 +284,10 @@ static int expire(struct store *st, struct store_error *err)
                   store_col_copy(s, 1, a.vm, STORE_VM_MAX) &&
                   store_col_copy(s, 2, a.bdf, STORE_BDF_MAX) &&
                   store_col_copy(s, 3, a.instance_type, STORE_NAME_MAX) &&
-                  n >= 1 && n <= UINT_MAX;
+                  n >= 1 && n <= UINT_MAX &&
+                  store_col_copy(s, 5, a.expires, STORE_TIME_LEN - 1) &&
+                  (sqlite3_column_type(s, 6) == SQLITE_NULL ||
+                   store_col_copy(s, 6, a.request_id, STORE_REQUEST_ID_MAX));
         sqlite3_reset(s);
         if (!ok) {
             store_err_set(err, "malformed attachment row in the database");
@@ -298,6 +302,24 @@ static int expire(struct store *st, struct store_error *err)
             (r = audit_attachment(st, "vpcid", "expire", &a, NULL, err)) < 0)
             return r;
     }
+}
+
+/*
+ * A change refused for what the rows say (-ENOENT, -EPERM, -ENOSPC,
+ * -EEXIST, a layout that is not the version's) has written nothing but the
+ * expiry of stale reservations: commit that rather than leave it to the
+ * next write, and return r.
+ */
+static int refuse(struct store *st, int r, struct store_error *err)
+{
+    struct store_error cerr;
+    int c = store_tx_commit(st, &cerr);
+    if (c < 0) {
+        if (err)
+            *err = cerr;
+        return c;
+    }
+    return r;
 }
 
 static int check_actor(struct store *st, const char *actor,
@@ -532,7 +554,7 @@ int store_attach(struct store *st, const char *actor,
                           "request id '%s' is attachment %s of vm '%s' and "
                           "type '%s'",
                           req->request_id, a.id, a.vm, a.instance_type);
-            r = -EEXIST;
+            r = refuse(st, -EEXIST, err);
             goto out;
         }
         /* The same request again: its answer, nothing written. */
@@ -540,8 +562,11 @@ int store_attach(struct store *st, const char *actor,
     } else {
         char hash[VPCI_HASH_STRLEN], fp[VPCI_HASH_STRLEN];
         if ((r = version_hashes(st, req->instance_type, req->version, hash, fp,
-                                err)) < 0)
+                                err)) < 0) {
+            if (r == -ENOENT)
+                r = refuse(st, r, err);
             goto out;
+        }
         const struct store_candidate *pick = NULL;
         for (size_t i = 0; i < ncand && !pick; i++) {
             if ((r = bdf_held(st, cand[i].bdf, err)) < 0)
@@ -551,12 +576,16 @@ int store_attach(struct store *st, const char *actor,
         }
         if (!pick) {
             store_err_set(err, "every candidate device is held");
-            r = -ENOSPC;
+            r = refuse(st, -ENOSPC, err);
+            goto out;
+        }
+        if ((r = check_resolved(pick, hash, err)) < 0) {
+            if (r == -EINVAL)
+                r = refuse(st, r, err);
             goto out;
         }
         char id[STORE_ID_LEN];
-        if ((r = check_resolved(pick, hash, err)) < 0 ||
-            (r = new_id(id, err)) < 0 ||
+        if ((r = new_id(id, err)) < 0 ||
             (r = insert_attachment(st, id, req, pick, hash, fp, err)) < 0)
             goto out;
         if ((r = get_attachment(st, id, &a, err)) == 0) {
@@ -668,7 +697,7 @@ static int begin_change(struct store *st, const char *actor, const char *id,
     if ((r = expire(st, err)) < 0 || (r = get_attachment(st, id, a, err)) < 0)
         goto fail;
     if (r == 0) {
-        r = no_attachment(id, err);
+        r = refuse(st, no_attachment(id, err), err);
         goto fail;
     }
     return 0;
@@ -693,7 +722,7 @@ int store_end_attachment(struct store *st, const char *actor, const char *id,
         store_err_set(err, "attachment %s is %s, not %s", a.id,
                       store_att_state_name(a.state),
                       store_att_state_name((enum store_att_state)expect_state));
-        r = -EPERM;
+        r = refuse(st, -EPERM, err);
         goto out;
     }
     sqlite3_stmt *s = att_stmt(st, A_DELETE);
@@ -737,7 +766,7 @@ int store_set_attachment_state(struct store *st, const char *actor,
         store_err_set(err, "attachment %s is %s, not %s", a.id,
                       store_att_state_name(a.state),
                       store_att_state_name(from));
-        r = -EPERM;
+        r = refuse(st, -EPERM, err);
         goto out;
     }
     sqlite3_stmt *s = att_stmt(st, A_SET_STATE);

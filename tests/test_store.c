@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "schema.h"
 #include "store.h"
 #include "testutil.h"
 
@@ -65,6 +66,14 @@ static long long file_int(const char *sql)
     long long v = raw_int(db, sql);
     sqlite3_close(db);
     return v;
+}
+
+static const char *raw_text_file(const char *sql)
+{
+    sqlite3 *db = raw_open();
+    const char *t = raw_text(db, sql);
+    sqlite3_close(db);
+    return t;
 }
 
 static void teardown(void)
@@ -1230,6 +1239,844 @@ START_TEST(test_attachment_states)
 }
 END_TEST
 
+START_TEST(test_attach_request_id)
+{
+    struct store *st = open_store();
+    create(st, "t", "example.vpci", NULL);
+    create(st, "t2", "example.vpci", NULL);
+    char *resolved = fixture("example.vpci", NULL);
+    const char *bdfs[] = {BDF_A, BDF_B};
+    struct store_attachment a = {0}, b = {0};
+    struct store_error err = {0};
+    bool existing = true;
+    ck_assert_int_eq(attach(st, "vm1", "req-1", STORE_ATT_ACTIVE, bdfs, 2,
+                            resolved, &a, &existing, &err),
+                     0);
+    ck_assert(!existing);
+    ck_assert_str_eq(a.request_id, "req-1");
+    /* The same request again: the same attachment, nothing written. */
+    ck_assert_int_eq(attach(st, "vm1", "req-1", STORE_ATT_ACTIVE, bdfs, 2,
+                            resolved, &b, &existing, &err),
+                     0);
+    ck_assert(existing);
+    ck_assert_str_eq(b.id, a.id);
+    ck_assert_str_eq(b.bdf, BDF_A);
+    ck_assert_str_eq(b.layout, resolved);
+    store_attachment_clear(&b);
+    /* Even when no candidate is free any more. */
+    ck_assert_int_eq(attach(st, "vm1", "req-1", STORE_ATT_ACTIVE, bdfs, 1,
+                            resolved, &b, &existing, &err),
+                     0);
+    ck_assert(existing);
+    ck_assert_str_eq(b.id, a.id);
+    store_attachment_clear(&b);
+    /* The id names another vm's attachment, or another type's. */
+    existing = true;
+    ck_assert_int_eq(attach(st, "vm2", "req-1", STORE_ATT_ACTIVE, bdfs, 2,
+                            resolved, &b, &existing, &err),
+                     -EEXIST);
+    ck_assert(existing);
+    char msg[256];
+    snprintf(msg, sizeof(msg),
+             "request id 'req-1' is attachment %s of vm 'vm1' and type 't'",
+             a.id);
+    ck_assert_str_eq(err.msg, msg);
+    struct cands cs;
+    make_cands(&cs, "vm1", bdfs, 2, resolved);
+    struct store_attach_req req = {.vm = "vm1",
+                                   .instance_type = "t2",
+                                   .version = 1,
+                                   .request_id = "req-1",
+                                   .state = STORE_ATT_ACTIVE};
+    ck_assert_int_eq(store_attach(st, "api", &req, cs.c, 2, &b, NULL, &err),
+                     -EEXIST);
+    /* Without a request id the same vm gets a second device. */
+    ck_assert_int_eq(attach(st, "vm1", NULL, STORE_ATT_ACTIVE, bdfs, 2,
+                            resolved, &b, &existing, &err),
+                     0);
+    ck_assert(!existing);
+    ck_assert_str_eq(b.bdf, BDF_B);
+    /* Once ended, the request id is free again. */
+    ck_assert_int_eq(
+        store_end_attachment(st, "api", a.id, "detach", -1, NULL, &err), 0);
+    struct store_attachment c = {0};
+    ck_assert_int_eq(attach(st, "vm1", "req-1", STORE_ATT_ACTIVE, bdfs, 2,
+                            resolved, &c, &existing, &err),
+                     0);
+    ck_assert(!existing);
+    ck_assert_str_ne(c.id, a.id);
+    ck_assert_str_eq(c.bdf, BDF_A);
+    store_close(st);
+    ck_assert_str_eq(audit_tail(2), "attach vm1 0000:3b:00.1 active\n"
+                                    "attach vm1 0000:3b:00.2 active\n"
+                                    "detach vm1 0000:3b:00.1 active\n"
+                                    "attach vm1 0000:3b:00.1 active");
+    ck_assert_int_eq(
+        file_int("SELECT count(*) FROM audit WHERE"
+                 " json_extract(detail, '$.request_id') = 'req-1'"),
+        3);
+    store_attachment_clear(&a);
+    store_attachment_clear(&b);
+    store_attachment_clear(&c);
+    free(resolved);
+}
+END_TEST
+
+START_TEST(test_attach_invalid)
+{
+    struct store *st = open_store();
+    create(st, "t", "example.vpci", NULL);
+    char *resolved = fixture("example.vpci", NULL);
+    char *other = fixture("minimal.vpci", NULL);
+    const char *bdfs[] = {BDF_A};
+    struct store_attachment a = {0};
+    struct store_error err = {0};
+    struct cands cs;
+    make_cands(&cs, "vm1", bdfs, 1, resolved);
+    struct store_attach_req ok = {.vm = "vm1",
+                                  .instance_type = "t",
+                                  .version = 1,
+                                  .state = STORE_ATT_ACTIVE};
+    struct store_attach_req req;
+    const char *bad_names[] = {"", "-vm", "vm 1", "vm/1", "vm\n", "vÃ¶"};
+    for (size_t i = 0; i < sizeof(bad_names) / sizeof(bad_names[0]); i++) {
+        req = ok;
+        req.vm = bad_names[i];
+        ck_assert_int_eq(store_attach(st, "api", &req, cs.c, 1, &a, NULL, &err),
+                         -EINVAL);
+        ck_assert(!store_vm_valid(bad_names[i]));
+        req = ok;
+        req.request_id = bad_names[i];
+        ck_assert_int_eq(store_attach(st, "api", &req, cs.c, 1, &a, NULL, &err),
+                         -EINVAL);
+    }
+    char longname[STORE_VM_MAX + 2];
+    memset(longname, 'v', sizeof(longname) - 1);
+    longname[sizeof(longname) - 1] = '\0';
+    ck_assert(!store_vm_valid(longname));
+    longname[STORE_VM_MAX] = '\0';
+    ck_assert(store_vm_valid(longname));
+    ck_assert(store_vm_valid("A0.b_c-D"));
+    ck_assert(!store_vm_valid(NULL));
+
+    req = ok;
+    req.vm = NULL;
+    ck_assert_int_eq(store_attach(st, "api", &req, cs.c, 1, &a, NULL, &err),
+                     -EINVAL);
+    req = ok;
+    req.instance_type = "T";
+    ck_assert_int_eq(store_attach(st, "api", &req, cs.c, 1, &a, NULL, &err),
+                     -EINVAL);
+    req = ok;
+    req.version = 0;
+    ck_assert_int_eq(store_attach(st, "api", &req, cs.c, 1, &a, NULL, &err),
+                     -EINVAL);
+    req = ok;
+    req.state = STORE_ATT_MIGRATING;
+    ck_assert_int_eq(store_attach(st, "api", &req, cs.c, 1, &a, NULL, &err),
+                     -EINVAL);
+    req = ok;
+    req.state = STORE_ATT_INCOMING;
+    req.ttl_seconds = 0;
+    ck_assert_int_eq(store_attach(st, "api", &req, cs.c, 1, &a, NULL, &err),
+                     -EINVAL);
+    ck_assert_str_eq(err.msg, "a reservation lasts 1 to 86400 seconds");
+    req.ttl_seconds = 86401;
+    ck_assert_int_eq(store_attach(st, "api", &req, cs.c, 1, &a, NULL, &err),
+                     -EINVAL);
+    ck_assert_int_eq(store_attach(st, NULL, &ok, cs.c, 1, &a, NULL, &err),
+                     -EINVAL);
+    ck_assert_int_eq(store_attach(st, "api", NULL, cs.c, 1, &a, NULL, &err),
+                     -EINVAL);
+    ck_assert_int_eq(store_attach(st, "api", &ok, NULL, 1, &a, NULL, &err),
+                     -EINVAL);
+
+    /* Candidates: BDF charset, path, layout. */
+    const char *bad_bdfs[] = {"0000:3B:00.1", "", "0000:3b:00.1 ",
+                              "0000:3b:00.1/../x", "0000000000000:3b:00.1"};
+    for (size_t i = 0; i < sizeof(bad_bdfs) / sizeof(bad_bdfs[0]); i++) {
+        struct cands b;
+        make_cands(&b, "vm1", &bad_bdfs[i], 1, resolved);
+        ck_assert_int_eq(store_attach(st, "api", &ok, b.c, 1, &a, NULL, &err),
+                         -EINVAL);
+    }
+    struct cands b = cs;
+    b.c[0].path = "/run/vpcid/vms/vm1/x\n";
+    ck_assert_int_eq(store_attach(st, "api", &ok, b.c, 1, &a, NULL, &err),
+                     -EINVAL);
+    b.c[0].path = "";
+    ck_assert_int_eq(store_attach(st, "api", &ok, b.c, 1, &a, NULL, &err),
+                     -EINVAL);
+    b = cs;
+    b.c[0].layout = NULL;
+    ck_assert_int_eq(store_attach(st, "api", &ok, b.c, 1, &a, NULL, &err),
+                     -EINVAL);
+    b = cs;
+    b.c[0].layout_len = 0;
+    ck_assert_int_eq(store_attach(st, "api", &ok, b.c, 1, &a, NULL, &err),
+                     -EINVAL);
+    /* A layout that is not the version's content, or not a layout. */
+    b = cs;
+    b.c[0].layout = other;
+    b.c[0].layout_len = strlen(other);
+    ck_assert_int_eq(store_attach(st, "api", &ok, b.c, 1, &a, NULL, &err),
+                     -EINVAL);
+    ck_assert_ptr_nonnull(strstr(err.msg, "not the version's"));
+    b.c[0].layout = "vpci-layout 1\nspace 3\n";
+    b.c[0].layout_len = strlen(b.c[0].layout);
+    ck_assert_int_eq(store_attach(st, "api", &ok, b.c, 1, &a, NULL, &err),
+                     -EINVAL);
+    ck_assert_uint_eq(err.line, 2);
+    ck_assert_str_eq(a.id, "");
+    store_close(st);
+    ck_assert_int_eq(file_int("SELECT count(*) FROM attachments"), 0);
+    ck_assert_int_eq(file_int("SELECT count(*) FROM audit"), 1);
+    free(resolved);
+    free(other);
+}
+END_TEST
+
+START_TEST(test_attachments_reopen)
+{
+    struct store *st = open_store();
+    create(st, "t", "example.vpci", NULL);
+    char *resolved = fixture("example.vpci", NULL);
+    const char *bdfs[] = {BDF_A, BDF_B};
+    struct store_attachment a = {0}, b = {0}, g = {0};
+    struct store_error err = {0};
+    ck_assert_int_eq(attach(st, "vm1", "r1", STORE_ATT_ACTIVE, bdfs, 2,
+                            resolved, &a, NULL, &err),
+                     0);
+    ck_assert_int_eq(attach(st, "vm2", NULL, STORE_ATT_INCOMING, bdfs, 2,
+                            resolved, &b, NULL, &err),
+                     0);
+    store_close(st);
+
+    st = open_store();
+    ck_assert_int_eq(store_get_attachment(st, a.id, &g, &err), 0);
+    ck_assert_str_eq(g.vm, "vm1");
+    ck_assert_str_eq(g.bdf, BDF_A);
+    ck_assert_str_eq(g.request_id, "r1");
+    ck_assert_str_eq(g.created, a.created);
+    ck_assert_str_eq(g.layout, resolved);
+    ck_assert_int_eq(g.state, STORE_ATT_ACTIVE);
+    store_attachment_clear(&g);
+    ck_assert_int_eq(store_get_attachment(st, b.id, &g, &err), 0);
+    ck_assert_int_eq(g.state, STORE_ATT_INCOMING);
+    ck_assert_str_eq(g.expires, b.expires);
+    store_attachment_clear(&g);
+    /* Still held after the restart. */
+    ck_assert_int_eq(attach(st, "vm3", NULL, STORE_ATT_ACTIVE, bdfs, 2,
+                            resolved, &g, NULL, &err),
+                     -ENOSPC);
+    struct store_attachment *l = NULL;
+    size_t n = 0;
+    ck_assert_int_eq(store_list_attachments(st, &l, &n, &err), 0);
+    ck_assert_uint_eq(n, 2);
+    store_attachments_free(l, n);
+    store_close(st);
+    store_attachment_clear(&a);
+    store_attachment_clear(&b);
+    free(resolved);
+}
+END_TEST
+
+/* Make reservation id expired, from outside (as time would). */
+static void backdate(const char *id)
+{
+    /* expires only changes with state in the schema, so go round it: a
+     * reservation is written again with a past expiry. */
+    sqlite3 *db = raw_open();
+    char sql[1024];
+    snprintf(sql, sizeof(sql),
+             "BEGIN;"
+             "CREATE TEMP TABLE keep AS SELECT * FROM attachments"
+             " WHERE id = '%s';"
+             "DELETE FROM attachments WHERE id = '%s';"
+             "UPDATE keep SET expires = '2000-01-01T00:00:00Z';"
+             "INSERT INTO attachments SELECT * FROM keep;"
+             "DROP TABLE keep;"
+             "COMMIT",
+             id, id);
+    char *msg = NULL;
+    ck_assert_msg(sqlite3_exec(db, sql, NULL, NULL, &msg) == SQLITE_OK, "%s",
+                  msg ? msg : "");
+    sqlite3_close(db);
+}
+
+START_TEST(test_expiry)
+{
+    struct store *st = open_store();
+    create(st, "t", "example.vpci", NULL);
+    char *resolved = fixture("example.vpci", NULL);
+    const char *bdfs[] = {BDF_A, BDF_B};
+    struct store_attachment in = {0}, g = {0}, x = {0};
+    struct store_error err = {0};
+    ck_assert_int_eq(attach(st, "vm1", "mig-1", STORE_ATT_INCOMING, bdfs, 1,
+                            resolved, &in, NULL, &err),
+                     0);
+    ck_assert_int_eq(attach(st, "vm2", NULL, STORE_ATT_ACTIVE, &bdfs[1], 1,
+                            resolved, &x, NULL, &err),
+                     0);
+    backdate(in.id);
+
+    /* Gone from every read before any write came by ... */
+    ck_assert_int_eq(store_get_attachment(st, in.id, &g, &err), -ENOENT);
+    struct store_attachment *l = NULL;
+    size_t n = 0;
+    ck_assert_int_eq(store_list_attachments(st, &l, &n, &err), 0);
+    ck_assert_uint_eq(n, 1);
+    ck_assert_str_eq(l[0].id, x.id);
+    store_attachments_free(l, n);
+    ck_assert_int_eq(file_int("SELECT count(*) FROM attachments"), 2);
+    ck_assert_int_eq(store_set_attachment_state(
+                         st, "api", in.id, STORE_ATT_INCOMING, STORE_ATT_ACTIVE,
+                         "incoming-commit", &g, &err),
+                     -ENOENT);
+    /* ... and that write deleted it with an "expire" row. */
+    ck_assert_int_eq(file_int("SELECT count(*) FROM attachments"), 1);
+    ck_assert_str_eq(audit_tail(3), "expire vm1 0000:3b:00.1 incoming");
+    ck_assert_int_eq(file_int("SELECT count(*) FROM audit WHERE"
+                              " action = 'expire' AND actor = 'vpcid'"
+                              " AND json_extract(detail, '$.request_id')"
+                              " = 'mig-1'"),
+                     1);
+
+    /* Its device and request id are free for the next request. */
+    ck_assert_int_eq(attach(st, "vm3", "mig-1", STORE_ATT_INCOMING, bdfs, 2,
+                            resolved, &g, NULL, &err),
+                     0);
+    ck_assert_str_eq(g.bdf, BDF_A);
+    ck_assert_str_ne(g.id, in.id);
+    store_attachment_clear(&g);
+
+    /* The same in real time: a one-second reservation. */
+    store_attachment_clear(&in);
+    const char *c[] = {"0000:3b:00.3"};
+    struct cands cs;
+    make_cands(&cs, "vm4", c, 1, resolved);
+    struct store_attach_req req = {.vm = "vm4",
+                                   .instance_type = "t",
+                                   .version = 1,
+                                   .state = STORE_ATT_INCOMING,
+                                   .ttl_seconds = 1};
+    ck_assert_int_eq(store_attach(st, "api", &req, cs.c, 1, &in, NULL, &err),
+                     0);
+    ck_assert_int_eq(store_get_attachment(st, in.id, &g, &err), 0);
+    store_attachment_clear(&g);
+    sleep(2);
+    ck_assert_int_eq(store_get_attachment(st, in.id, &g, &err), -ENOENT);
+    req.vm = "vm5";
+    ck_assert_int_eq(store_attach(st, "api", &req, cs.c, 1, &g, NULL, &err), 0);
+    ck_assert_str_eq(g.bdf, "0000:3b:00.3");
+    store_close(st);
+    ck_assert_str_eq(audit_tail(4), "incoming vm3 0000:3b:00.1 incoming\n"
+                                    "incoming vm4 0000:3b:00.3 incoming\n"
+                                    "expire vm4 0000:3b:00.3 incoming\n"
+                                    "incoming vm5 0000:3b:00.3 incoming");
+    store_attachment_clear(&in);
+    store_attachment_clear(&g);
+    store_attachment_clear(&x);
+    free(resolved);
+}
+END_TEST
+
+START_TEST(test_attachments_direct_sql)
+{
+    struct store *st = open_store();
+    create(st, "t", "example.vpci", NULL);
+    char *resolved = fixture("example.vpci", NULL);
+    const char *bdfs[] = {BDF_A, BDF_B};
+    struct store_attachment a = {0}, b = {0};
+    struct store_error err = {0};
+    ck_assert_int_eq(attach(st, "vm1", "r1", STORE_ATT_ACTIVE, bdfs, 1,
+                            resolved, &a, NULL, &err),
+                     0);
+    ck_assert_int_eq(attach(st, "vm2", NULL, STORE_ATT_INCOMING, &bdfs[1], 1,
+                            resolved, &b, NULL, &err),
+                     0);
+    store_close(st);
+
+    sqlite3 *db = raw_open();
+    ck_assert_int_eq(
+        sqlite3_exec(db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL),
+        SQLITE_OK);
+    const char *snapshot =
+        "SELECT group_concat(id || vm || bdf || instance_type || version ||"
+        " hash || fingerprint || path || layout || state || created ||"
+        " coalesce(expires, '-') || coalesce(request_id, '-'), '|')"
+        " FROM (SELECT * FROM attachments ORDER BY id)";
+    char before[8192];
+    snprintf(before, sizeof(before), "%s", raw_text(db, snapshot));
+    long long audit_n = raw_int(db, "SELECT count(*) FROM audit");
+    char ins[] = "INSERT INTO attachments (id, vm, bdf, instance_type,"
+                 " version, hash, fingerprint, path, layout, state, created,"
+                 " expires, request_id) SELECT ";
+    char sql[64][1024];
+    size_t n = 0;
+    const char *cols[] = {
+        "id = '00000000-0000-4000-8000-000000000000'",
+        "vm = 'vm9'",
+        "bdf = '0000:3b:00.7'",
+        "instance_type = 't'",
+        "version = 2",
+        "hash = fingerprint",
+        "fingerprint = hash",
+        "path = '/tmp/x'",
+        "layout = layout",
+        "created = '2000-01-01T00:00:00Z'",
+        "request_id = 'r2'",
+        "request_id = NULL",
+        /* state moves that do not exist */
+        "state = 'incoming', expires = '2099-01-01T00:00:00Z'",
+        "state = 'active'",
+        "state = state",
+        "state = 'gone'",
+        "expires = '2099-01-01T00:00:00Z'",
+    };
+    for (size_t i = 0; i < sizeof(cols) / sizeof(cols[0]); i++)
+        snprintf(sql[n++], sizeof(sql[0]),
+                 "UPDATE attachments SET %s WHERE id = '%s'", cols[i], a.id);
+    snprintf(sql[n++], sizeof(sql[0]),
+             "UPDATE attachments SET state = 'active' WHERE id = '%s'"
+             " AND 0 = 1 OR id = '%s'",
+             b.id, b.id); /* incoming -> active keeps expires: CHECK */
+    snprintf(sql[n++], sizeof(sql[0]),
+             "UPDATE attachments SET state = 'migrating', expires = NULL"
+             " WHERE id = '%s'",
+             b.id);
+    /* Inserts: a held device (also OR REPLACE), a used id or request id, a
+     * version that does not exist or other hashes, bad charsets, expiry
+     * rules. */
+    const char *rows[] = {
+        "'00000000-0000-4000-8000-000000000001', 'vm9', bdf, instance_type,"
+        " version, hash, fingerprint, path, layout, 'active', created, NULL,"
+        " NULL",
+        "'00000000-0000-4000-8000-000000000001', 'vm9', '0000:3b:00.7',"
+        " instance_type, version, hash, fingerprint, path, layout, 'active',"
+        " created, NULL, request_id",
+        "id, 'vm9', '0000:3b:00.7', instance_type, version, hash,"
+        " fingerprint, path, layout, 'active', created, NULL, NULL",
+        "'00000000-0000-4000-8000-000000000001', 'vm9', '0000:3b:00.7',"
+        " instance_type, 2, hash, fingerprint, path, layout, 'active',"
+        " created, NULL, NULL",
+        "'00000000-0000-4000-8000-000000000001', 'vm9', '0000:3b:00.7',"
+        " 'nosuch', 1, hash, fingerprint, path, layout, 'active', created,"
+        " NULL, NULL",
+        "'00000000-0000-4000-8000-000000000001', 'vm9', '0000:3b:00.7',"
+        " instance_type, version, fingerprint, hash, path, layout, 'active',"
+        " created, NULL, NULL",
+        "'00000000-0000-4000-8000-00000000000G', 'vm9', '0000:3b:00.7',"
+        " instance_type, version, hash, fingerprint, path, layout, 'active',"
+        " created, NULL, NULL",
+        "'00000000-0000-4000-8000-000000000001', 'vm 9', '0000:3b:00.7',"
+        " instance_type, version, hash, fingerprint, path, layout, 'active',"
+        " created, NULL, NULL",
+        "'00000000-0000-4000-8000-000000000001', 'vm9', '0000:3B:00.7',"
+        " instance_type, version, hash, fingerprint, path, layout, 'active',"
+        " created, NULL, NULL",
+        "'00000000-0000-4000-8000-000000000001', 'vm9', '0000:3b:00.7',"
+        " instance_type, version, hash, fingerprint, path, layout,"
+        " 'incoming', created, NULL, NULL",
+        "'00000000-0000-4000-8000-000000000001', 'vm9', '0000:3b:00.7',"
+        " instance_type, version, hash, fingerprint, path, layout, 'active',"
+        " created, '2099-01-01T00:00:00Z', NULL",
+        "'00000000-0000-4000-8000-000000000001', 'vm9', '0000:3b:00.7',"
+        " instance_type, version, hash, fingerprint, path, layout, 'active',"
+        " created, NULL, '-r'",
+        "'00000000-0000-4000-8000-000000000001', 'vm9', '0000:3b:00.7',"
+        " instance_type, version, hash, fingerprint, '', layout, 'active',"
+        " created, NULL, NULL",
+    };
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+        snprintf(sql[n++], sizeof(sql[0]),
+                 "%s%s FROM attachments WHERE id = '%s'", ins, rows[i], a.id);
+    snprintf(sql[n++], sizeof(sql[0]),
+             "INSERT OR REPLACE INTO attachments SELECT * FROM attachments"
+             " WHERE id = '%s'",
+             a.id);
+    for (size_t i = 0; i < n; i++) {
+        char *msg = NULL;
+        int rc = sqlite3_exec(db, sql[i], NULL, NULL, &msg);
+        ck_assert_msg(rc == SQLITE_CONSTRAINT, "'%s' gave %d (%s)", sql[i], rc,
+                      msg ? msg : "");
+        sqlite3_free(msg);
+    }
+    ck_assert_str_eq(raw_text(db, snapshot), before);
+    ck_assert_int_eq(raw_int(db, "SELECT count(*) FROM audit"), audit_n);
+
+    /* What the schema allows: the three moves, and the row's deletion. */
+    char ok[256];
+    snprintf(ok, sizeof(ok),
+             "UPDATE attachments SET state = 'migrating' WHERE id = '%s'",
+             a.id);
+    ck_assert_int_eq(sqlite3_exec(db, ok, NULL, NULL, NULL), SQLITE_OK);
+    snprintf(ok, sizeof(ok),
+             "UPDATE attachments SET state = 'active', expires = NULL"
+             " WHERE id = '%s'",
+             b.id);
+    ck_assert_int_eq(sqlite3_exec(db, ok, NULL, NULL, NULL), SQLITE_OK);
+    ck_assert_str_eq(raw_text(db, "SELECT group_concat(state || ' ' ||"
+                                  " coalesce(expires, '-'), ',') FROM"
+                                  " (SELECT * FROM attachments ORDER BY bdf)"),
+                     "migrating -,active -");
+    ck_assert_int_eq(
+        sqlite3_exec(db, "DELETE FROM attachments", NULL, NULL, NULL),
+        SQLITE_OK);
+    sqlite3_close(db);
+    store_attachment_clear(&a);
+    store_attachment_clear(&b);
+    free(resolved);
+}
+END_TEST
+
+#define RACERS 32
+#define DEVICES 8
+
+struct racer {
+    pthread_barrier_t *start;
+    int n;
+    const char *layout;
+    int rc;
+    char bdf[STORE_BDF_MAX + 1];
+    char msg[384];
+};
+
+static void *racer_run(void *arg)
+{
+    struct racer *p = arg;
+    struct store *st = NULL;
+    struct store_error err = {0};
+    p->rc = store_open(dbpath, &st, &err);
+    pthread_barrier_wait(p->start);
+    if (p->rc == 0) {
+        char vm[16], bdfs[DEVICES][16], path[DEVICES][160];
+        struct store_candidate c[DEVICES];
+        snprintf(vm, sizeof(vm), "vm-%d", p->n);
+        for (int i = 0; i < DEVICES; i++) {
+            snprintf(bdfs[i], sizeof(bdfs[i]), "0000:3b:00.%d", i);
+            snprintf(path[i], sizeof(path[i]), "/run/vms/%s/%s.vpci", vm,
+                     bdfs[i]);
+            c[i] = (struct store_candidate){bdfs[i], path[i], p->layout,
+                                            strlen(p->layout)};
+        }
+        struct store_attach_req req = {.vm = vm,
+                                       .instance_type = "t",
+                                       .version = 1,
+                                       .state = STORE_ATT_ACTIVE};
+        struct store_attachment a = {0};
+        p->rc = store_attach(st, "racer", &req, c, DEVICES, &a, NULL, &err);
+        if (p->rc == 0)
+            snprintf(p->bdf, sizeof(p->bdf), "%s", a.bdf);
+        store_attachment_clear(&a);
+    }
+    snprintf(p->msg, sizeof(p->msg), "%s", err.msg);
+    store_close(st);
+    return NULL;
+}
+
+START_TEST(test_concurrent_attach)
+{
+    struct store *st = open_store();
+    create(st, "t", "example.vpci", NULL);
+    store_close(st);
+    char *resolved = fixture("example.vpci", NULL);
+    pthread_barrier_t start;
+    ck_assert_int_eq(pthread_barrier_init(&start, NULL, RACERS), 0);
+    struct racer p[RACERS];
+    pthread_t th[RACERS];
+    for (int i = 0; i < RACERS; i++) {
+        p[i] = (struct racer){.start = &start, .n = i, .layout = resolved};
+        ck_assert_int_eq(pthread_create(&th[i], NULL, racer_run, &p[i]), 0);
+    }
+    for (int i = 0; i < RACERS; i++)
+        ck_assert_int_eq(pthread_join(th[i], NULL), 0);
+    pthread_barrier_destroy(&start);
+    int won = 0, full = 0;
+    bool held[DEVICES] = {false};
+    for (int i = 0; i < RACERS; i++) {
+        if (p[i].rc == 0) {
+            won++;
+            int d = p[i].bdf[strlen(p[i].bdf) - 1] - '0';
+            ck_assert_int_ge(d, 0);
+            ck_assert_int_lt(d, DEVICES);
+            ck_assert_msg(!held[d], "%s held twice", p[i].bdf);
+            held[d] = true;
+        } else {
+            ck_assert_msg(p[i].rc == -ENOSPC, "racer %d: %d %s", i, p[i].rc,
+                          p[i].msg);
+            full++;
+        }
+    }
+    ck_assert_int_eq(won, DEVICES);
+    ck_assert_int_eq(full, RACERS - DEVICES);
+    ck_assert_int_eq(file_int("SELECT count(DISTINCT bdf) FROM attachments"),
+                     DEVICES);
+    ck_assert_int_eq(file_int("SELECT count(DISTINCT vm) FROM attachments"),
+                     DEVICES);
+    ck_assert_int_eq(file_int("SELECT count(*) FROM audit WHERE"
+                              " action = 'attach' AND actor = 'racer'"),
+                     DEVICES);
+    free(resolved);
+}
+END_TEST
+
+/* ------------------------------------------------------------ import */
+
+START_TEST(test_import)
+{
+    struct store *st = open_store();
+    char *ex = fixture("example.vpci", NULL);
+    char *bytes = fixture("bytes.vpci", NULL);
+    char *mini = fixture("minimal.vpci", NULL);
+    char *sect = fixture("sections.vpci", NULL);
+    char hash[VPCI_HASH_STRLEN], fp[VPCI_HASH_STRLEN];
+    char *canon = stored_form("example.vpci", hash, fp);
+    struct store_version v = {0};
+    struct store_error err = {0};
+
+    /* A type this host does not know: created, the version keeps its
+     * number, the binding is dropped as by store_publish. */
+    ck_assert_int_eq(store_import(st, "api", "u", 3, ex, strlen(ex), &v, &err),
+                     0);
+    ck_assert_str_eq(v.name, "u");
+    ck_assert_uint_eq(v.version, 3);
+    ck_assert_str_eq(v.hash, hash);
+    ck_assert_str_eq(v.fingerprint, fp);
+    ck_assert_str_eq(v.layout, canon);
+    ck_assert_int_eq(v.state, STORE_PUBLISHED);
+    store_version_clear(&v);
+    struct store_type t = {0};
+    ck_assert_int_eq(store_get_type(st, "u", &t, &err), 0);
+    ck_assert_str_eq(t.description, "");
+    ck_assert_uint_eq(t.latest, 3);
+    free(t.description);
+
+    /* Known content, whatever number it comes with: nothing written. */
+    ck_assert_int_eq(
+        store_import(st, "api", "u", 3, canon, strlen(canon), &v, &err), 0);
+    ck_assert_uint_eq(v.version, 3);
+    store_version_clear(&v);
+    ck_assert_int_eq(store_import(st, "api", "u", 5, ex, strlen(ex), &v, &err),
+                     0);
+    ck_assert_uint_eq(v.version, 3);
+    store_version_clear(&v);
+    ck_assert_int_eq(
+        store_import(st, "api", "u", 5, ex, strlen(ex), NULL, &err), 0);
+    /* The number holds other content. */
+    ck_assert_int_eq(
+        store_import(st, "api", "u", 3, bytes, strlen(bytes), &v, &err),
+        -EEXIST);
+    ck_assert_str_eq(err.msg, "version 3 of 'u' holds other content than the"
+                              " one imported");
+    /* A free number below: filled. */
+    ck_assert_int_eq(
+        store_import(st, "api", "u", 1, bytes, strlen(bytes), &v, &err), 0);
+    ck_assert_uint_eq(v.version, 1);
+    store_version_clear(&v);
+    /* Publishing goes on from the highest number. */
+    bool c = false;
+    ck_assert_uint_eq(publish(st, "u", "minimal.vpci", &c), 4);
+    ck_assert(c);
+    ck_assert_int_eq(
+        store_import(st, "api", "u", 4, sect, strlen(sect), &v, &err), -EEXIST);
+    ck_assert_int_eq(
+        store_import(st, "api", "u", 2, sect, strlen(sect), &v, &err), 0);
+    ck_assert_uint_eq(v.version, 2);
+    store_version_clear(&v);
+    ck_assert_uint_eq(publish(st, "u", "sketch.vpci", &c), 5);
+    ck_assert(c);
+    ck_assert_uint_eq(publish(st, "u", "bytes.canon", &c), 1);
+    ck_assert(!c);
+    /* Into an existing type. */
+    create(st, "t", "minimal.vpci", NULL);
+    ck_assert_int_eq(store_import(st, "api", "t", 7, ex, strlen(ex), &v, &err),
+                     0);
+    ck_assert_uint_eq(v.version, 7);
+    store_version_clear(&v);
+    ck_assert_uint_eq(publish(st, "t", "bytes.vpci", &c), 8);
+
+    /* Errors: nothing written. */
+    const char bad[] = "vpci-layout 1\nspace 256\n\nheader type0\n"
+                       "  0x00 u16 vendor_id 0x1af4 bogus\n";
+    ck_assert_int_eq(
+        store_import(st, "api", "w", 1, bad, strlen(bad), &v, &err), -EINVAL);
+    ck_assert_uint_eq(err.line, 5);
+    ck_assert_int_eq(store_import(st, "api", "w", 0, ex, strlen(ex), &v, &err),
+                     -EINVAL);
+    ck_assert_int_eq(store_import(st, "api", "W", 1, ex, strlen(ex), &v, &err),
+                     -EINVAL);
+    ck_assert_int_eq(store_import(st, NULL, "w", 1, ex, strlen(ex), &v, &err),
+                     -EINVAL);
+    ck_assert_int_eq(store_get_type(st, "w", &t, &err), -ENOENT);
+    ck_assert_str_eq(v.name, "");
+
+    struct store_version *vs = NULL;
+    size_t n = 0;
+    ck_assert_int_eq(store_list_versions(st, "u", &vs, &n, &err), 0);
+    ck_assert_uint_eq(n, 5);
+    for (size_t i = 0; i < n; i++)
+        ck_assert_uint_eq(vs[i].version, i + 1);
+    store_versions_free(vs, n);
+    store_close(st);
+    ck_assert_str_eq(
+        raw_text_file("SELECT group_concat(version || origin, ',') FROM"
+                      " (SELECT * FROM versions WHERE name = 'u'"
+                      " ORDER BY version)"),
+        "1import,2import,3import,4local,5local");
+    ck_assert_str_eq(
+        raw_text_file("SELECT group_concat(action || ' ' || actor || ' ' ||"
+                      " object, char(10)) FROM (SELECT * FROM audit"
+                      " ORDER BY id)"),
+        "import api types/u/versions/3\n"
+        "import api types/u/versions/1\n"
+        "publish bob types/u/versions/4\n"
+        "import api types/u/versions/2\n"
+        "publish bob types/u/versions/5\n"
+        "create alice types/t/versions/1\n"
+        "import api types/t/versions/7\n"
+        "publish bob types/t/versions/8");
+    free(ex);
+    free(bytes);
+    free(mini);
+    free(sect);
+    free(canon);
+}
+END_TEST
+
+/* ------------------------------------------------------------ migration */
+
+START_TEST(test_migrate_v1_to_v2)
+{
+    /* A version 1 database as an older vpcid left it. */
+    sqlite3 *db = NULL;
+    ck_assert_int_eq(sqlite3_open(dbpath, &db), SQLITE_OK);
+    struct store_error err = {0};
+    ck_assert_int_eq(store_schema_migrate_to(db, 1, &err), 0);
+    ck_assert_int_eq(raw_int(db, "PRAGMA user_version"), 1);
+    ck_assert_str_eq(raw_text(db, "SELECT count(*) FROM sqlite_schema"
+                                  " WHERE name = 'attachments'"),
+                     "0");
+    char h1[VPCI_HASH_STRLEN], f1[VPCI_HASH_STRLEN];
+    char h2[VPCI_HASH_STRLEN], f2[VPCI_HASH_STRLEN];
+    char *t1 = stored_form("minimal.vpci", h1, f1);
+    char *t2 = stored_form("example.vpci", h2, f2);
+    sqlite3_stmt *s = NULL;
+    ck_assert_int_eq(
+        sqlite3_exec(db,
+                     "INSERT INTO instance_types VALUES"
+                     " ('t', 'old type', '2024-01-02T03:04:05Z');"
+                     "INSERT INTO audit (time, actor, action, object, detail)"
+                     " VALUES ('2024-01-02T03:04:05Z', 'alice', 'create',"
+                     " 'types/t/versions/1', '{\"version\":1}');"
+                     "INSERT INTO inventory VALUES"
+                     " (1, '2024-01-02T03:04:05Z', '{\"devices\":[]}')",
+                     NULL, NULL, NULL),
+        SQLITE_OK);
+    ck_assert_int_eq(sqlite3_prepare_v2(db,
+                                        "INSERT INTO versions VALUES ('t', ?1,"
+                                        " ?2, ?3, ?4, '2024-01-02T03:04:05Z',"
+                                        " 'published')",
+                                        -1, &s, NULL),
+                     SQLITE_OK);
+    const char *texts[] = {t1, t2}, *hashes[] = {h1, h2}, *fps[] = {f1, f2};
+    for (int i = 0; i < 2; i++) {
+        sqlite3_reset(s);
+        sqlite3_bind_int(s, 1, i + 1);
+        sqlite3_bind_text(s, 2, texts[i], -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 3, hashes[i], -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 4, fps[i], -1, SQLITE_STATIC);
+        ck_assert_int_eq(sqlite3_step(s), SQLITE_DONE);
+    }
+    sqlite3_finalize(s);
+    ck_assert_int_eq(sqlite3_exec(db,
+                                  "UPDATE versions SET state = 'deprecated'"
+                                  " WHERE version = 1",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(db);
+
+    /* Opening upgrades it in place, data intact. */
+    struct store *st = open_store();
+    ck_assert_int_eq(file_int("PRAGMA user_version"), 2);
+    struct store_version v = {0};
+    ck_assert_int_eq(store_get_version(st, "t", 1, &v, &err), 0);
+    ck_assert_str_eq(v.layout, t1);
+    ck_assert_str_eq(v.hash, h1);
+    ck_assert_str_eq(v.fingerprint, f1);
+    ck_assert_str_eq(v.created, "2024-01-02T03:04:05Z");
+    ck_assert_int_eq(v.state, STORE_DEPRECATED);
+    store_version_clear(&v);
+    ck_assert_int_eq(store_get_version(st, "t", 2, &v, &err), 0);
+    ck_assert_str_eq(v.layout, t2);
+    ck_assert_int_eq(v.state, STORE_PUBLISHED);
+    store_version_clear(&v);
+    struct store_type t = {0};
+    ck_assert_int_eq(store_get_type(st, "t", &t, &err), 0);
+    ck_assert_str_eq(t.description, "old type");
+    ck_assert_uint_eq(t.latest, 2);
+    free(t.description);
+    char *json = NULL;
+    ck_assert_int_eq(store_load_inventory(st, &json, NULL, NULL, &err), 0);
+    ck_assert_str_eq(json, "{\"devices\":[]}");
+    free(json);
+
+    /* And works as a version 2 store. */
+    bool c = false;
+    ck_assert_uint_eq(publish(st, "t", "bytes.vpci", &c), 3);
+    ck_assert(c);
+    char *resolved = fixture("example.vpci", NULL);
+    const char *bdfs[] = {BDF_A};
+    struct cands cs;
+    make_cands(&cs, "vm1", bdfs, 1, resolved);
+    struct store_attach_req req = {.vm = "vm1",
+                                   .instance_type = "t",
+                                   .version = 2,
+                                   .state = STORE_ATT_ACTIVE};
+    struct store_attachment a = {0};
+    ck_assert_int_eq(store_attach(st, "api", &req, cs.c, 1, &a, NULL, &err), 0);
+    ck_assert_str_eq(a.hash, h2);
+    store_attachment_clear(&a);
+    store_close(st);
+    ck_assert_str_eq(
+        raw_text_file("SELECT group_concat(version || origin, ',') FROM"
+                      " (SELECT * FROM versions ORDER BY version)"),
+        "1local,2local,3local");
+    ck_assert_str_eq(raw_text_file("SELECT group_concat(actor || ' ' ||"
+                                   " action, ',') FROM (SELECT * FROM audit"
+                                   " ORDER BY id)"),
+                     "alice create,bob publish,api attach");
+    /* The v1 rules still hold after the upgrade. */
+    db = raw_open();
+    ck_assert_int_eq(sqlite3_exec(db, "DELETE FROM versions", NULL, NULL, NULL),
+                     SQLITE_CONSTRAINT);
+    ck_assert_int_eq(
+        sqlite3_exec(db, "UPDATE versions SET layout = 'x'", NULL, NULL, NULL),
+        SQLITE_CONSTRAINT);
+    sqlite3_close(db);
+    free(resolved);
+    free(t1);
+    free(t2);
+}
+END_TEST
+
+START_TEST(test_migrate_to_bounds)
+{
+    sqlite3 *db = NULL;
+    ck_assert_int_eq(sqlite3_open(dbpath, &db), SQLITE_OK);
+    struct store_error err = {0};
+    ck_assert_int_eq(store_schema_migrate_to(db, 0, &err), -EINVAL);
+    ck_assert_int_eq(
+        store_schema_migrate_to(db, STORE_SCHEMA_VERSION + 1, &err), -EINVAL);
+    ck_assert_int_eq(store_schema_migrate_to(db, STORE_SCHEMA_VERSION, &err),
+                     0);
+    /* A database already past the target stays as it is. */
+    ck_assert_int_eq(store_schema_migrate_to(db, 1, &err), 0);
+    ck_assert_int_eq(raw_int(db, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
+    sqlite3_close(db);
+}
+END_TEST
+
 static Suite *store_suite(void)
 {
     Suite *s = suite_create("store");
@@ -1251,6 +2098,15 @@ static Suite *store_suite(void)
     tcase_add_test(tc, test_concurrent_publishers);
     tcase_add_test(tc, test_attach_get_list_end);
     tcase_add_test(tc, test_attachment_states);
+    tcase_add_test(tc, test_attach_request_id);
+    tcase_add_test(tc, test_attach_invalid);
+    tcase_add_test(tc, test_attachments_reopen);
+    tcase_add_test(tc, test_expiry);
+    tcase_add_test(tc, test_attachments_direct_sql);
+    tcase_add_test(tc, test_concurrent_attach);
+    tcase_add_test(tc, test_import);
+    tcase_add_test(tc, test_migrate_v1_to_v2);
+    tcase_add_test(tc, test_migrate_to_bounds);
     suite_add_tcase(s, tc);
     return s;
 }
