@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The SQLite store of vpcid: instance types and their immutable versions,
- * the last inventory scan and the audit log.
+ * the attachments of functions to VMs, the last inventory scan and the
+ * audit log.
  *
  * One struct store is one SQLite connection (WAL, busy_timeout,
  * foreign_keys=ON, synchronous=FULL); use one per thread.  Functions return
@@ -204,6 +205,18 @@ int store_audit(struct store *st, const char *actor, const char *action,
  * transaction as its audit row; a function is free when no row names it.
  * At most one row per BDF (enforced in the schema), so two callers can
  * never hold the same function.
+ *
+ * Every write below first deletes the incoming reservations whose expires
+ * is past (one audit row "expire", actor "vpcid", each) and commits that
+ * even when the change itself is then refused (-ENOENT, -EPERM, -ENOSPC,
+ * -EEXIST, or -EINVAL for a resolved layout that is not the version's);
+ * reads leave expired rows out whether or not a write has come by.
+ *
+ * Audit rows of attachments: object "attachments/ID", detail
+ * {"vm", "bdf", "instance_type", "version", "state" (after the change; for
+ * an end, the state it ended in), "from" (state changes only),
+ * "request_id" and "expires" (when set)}.  actor is checked as for
+ * store_create_type and is required.
  */
 #define STORE_ID_LEN 37          /* UUID text + NUL */
 #define STORE_VM_MAX 128         /* [A-Za-z0-9][A-Za-z0-9._-]{0,127} */
@@ -217,7 +230,7 @@ enum store_att_state {
     STORE_ATT_MIGRATING,
 };
 
-/* "active" / "incoming" / "migrating". */
+/* "active" / "incoming" / "migrating" ("unknown" for other values). */
 const char *store_att_state_name(enum store_att_state s);
 
 /* 1 if s is a valid VM name or request id (charset and length above). */
@@ -244,7 +257,10 @@ void store_attachment_clear(struct store_attachment *a);
 void store_attachments_free(struct store_attachment *a, size_t n);
 
 /* One device the caller found compatible, with the resolved layout that
- * placing the request on it gives, best first. */
+ * placing the request on it gives, best first.  bdf: lowercase hex digits,
+ * ':' and '.', 1..STORE_BDF_MAX bytes; path: 1..STORE_PATH_MAX - 1 bytes of
+ * UTF-8 without control characters; layout: 1..2 * STORE_LAYOUT_MAX bytes
+ * (-EINVAL otherwise). */
 struct store_candidate {
     const char *bdf;
     const char *path;   /* where the resolved file goes */
@@ -258,7 +274,7 @@ struct store_attach_req {
     unsigned version;       /* >= 1: the version the candidates were made for */
     const char *request_id; /* NULL: not idempotent */
     enum store_att_state state; /* ACTIVE (launch) or INCOMING */
-    unsigned ttl_seconds;       /* INCOMING only: expires = now + ttl */
+    unsigned ttl_seconds; /* INCOMING only: 1..86400, expires = now + ttl */
 };
 
 /*
@@ -267,9 +283,14 @@ struct store_attach_req {
  * *ret_existing = true (-EEXIST if that attachment is for another vm or
  * type); else insert a row for the first candidate no row holds, with a new
  * random id, hash and fingerprint read from the version row, and an audit
- * row ("attach" or "incoming").  -ENOSPC when every candidate is held,
- * -ENOENT when the version does not exist.  *ret gets the attachment with
- * its layout.
+ * row ("attach" or "incoming").  -ENOSPC when every candidate is held
+ * (or ncand is 0), -ENOENT when the version does not exist, -EINVAL when
+ * the picked candidate's layout does not parse or its content hash is not
+ * the version's (err as for a layout error).  The existing attachment of
+ * a repeated request_id is returned whatever its state, without looking
+ * at the candidates, and nothing is written for it.  *ret (may be NULL)
+ * gets the attachment with its layout (store_attachment_clear);
+ * ret_existing may be NULL.
  */
 int store_attach(struct store *st, const char *actor,
                  const struct store_attach_req *req,
@@ -277,8 +298,9 @@ int store_attach(struct store *st, const char *actor,
                  struct store_attachment *ret, bool *ret_existing,
                  struct store_error *err);
 
-/* One attachment with its layout; -ENOENT if none (expired incoming rows
- * count as none). */
+/* One attachment with its layout (store_attachment_clear); -ENOENT if none
+ * (expired incoming rows count as none; so does any id that is not one,
+ * whatever its form). */
 int store_get_attachment(struct store *st, const char *id,
                          struct store_attachment *ret, struct store_error *err);
 
@@ -290,8 +312,9 @@ int store_list_attachments(struct store *st, struct store_attachment **ret,
 /*
  * End attachment id (delete its row) with an audit row naming action
  * ("detach", "migrate-out-complete", "incoming-abort").  If expect_state
- * >= 0 the row must be in that state (-EPERM otherwise).  *ret (may be
- * NULL) gets the row as it was, without layout.  -ENOENT if none.
+ * >= 0 the row must be in that state (-EPERM otherwise; -EINVAL if it is
+ * no state).  action: [a-z0-9._-]{1,64}.  *ret (may be NULL) gets the row
+ * as it was, without layout.  -ENOENT if none.
  */
 int store_end_attachment(struct store *st, const char *actor, const char *id,
                          const char *action, int expect_state,
@@ -300,9 +323,9 @@ int store_end_attachment(struct store *st, const char *actor, const char *id,
 /*
  * Move attachment id from state from to state to (incoming -> active on
  * commit, active -> migrating on migrate-out, migrating -> active on
- * cancel) with an audit row action; clears expires.  -EPERM if it is not
- * in state from, -ENOENT if none.  *ret (may be NULL) gets the new row,
- * with layout.
+ * cancel) with an audit row action; clears expires.  Any other pair is
+ * -EINVAL (the schema refuses it too).  -EPERM if it is not in state from,
+ * -ENOENT if none.  *ret (may be NULL) gets the new row, with layout.
  */
 int store_set_attachment_state(struct store *st, const char *actor,
                                const char *id, enum store_att_state from,
@@ -314,10 +337,14 @@ int store_set_attachment_state(struct store *st, const char *actor,
  * Import a version made elsewhere (migration): layout text (canonical or
  * not, binding stripped as for store_publish) as version n of name.  If the
  * type has a version with the same content hash, that version is returned
- * and nothing is written.  Else the type is created if missing (empty
- * description) and the version inserted as number n when n is free (audit
- * "import"); -EEXIST when n holds other content.  Layout errors as for
- * store_create_type.
+ * (whatever its number) and nothing is written.  Else the type is created
+ * if missing (empty description) and the version inserted, published, as
+ * number n when n is free (one audit row "import", object
+ * "types/NAME/versions/N", in the same transaction), even if that leaves a
+ * gap: store_publish still takes the highest number + 1.  -EEXIST when n
+ * holds other content; -EINVAL if n is 0.  Layout errors as for
+ * store_create_type.  *ret_ver (may be NULL) gets the version with its
+ * layout (store_version_clear).
  */
 int store_import(struct store *st, const char *actor, const char *name,
                  unsigned n, const char *layout, size_t len,

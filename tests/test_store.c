@@ -4,8 +4,11 @@
  * migrations, reopening, refusing newer schemas, publishing with content
  * dedupe and version numbers, layout errors, name rules in C and in the
  * schema, immutability against direct SQL, the audit log, the inventory
- * and two connections publishing to the same type.  Every test ends with
- * PRAGMA integrity_check and foreign_key_check on the file.
+ * and two connections publishing to the same type; attachments (state
+ * moves, request ids, expiry, their schema rules, 32 connections racing
+ * for 8 devices), imported versions and the upgrade of a version 1 file.
+ * Every test ends with PRAGMA integrity_check and foreign_key_check on the
+ * file.
  */
 #include <errno.h>
 #include <pthread.h>
