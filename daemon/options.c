@@ -36,6 +36,8 @@ const char vpcid_usage[] =
     "                         activation\n"
     "  --token-file FILE      bearer token every TCP request must carry\n"
     "  --quirks DIR           derive quirks (default " VPCI_DATADIR "/quirks)\n"
+    "  --runtime-dir DIR      where attachments' layout files go, under vms/\n"
+    "                         (default $RUNTIME_DIRECTORY, else /run/vpcid)\n"
     "  --threads N            request threads per listener (default: CPUs)\n"
     "  --pid-file FILE        write the pid here once ready\n"
     "  --foreground           do not fork into the background\n"
@@ -51,6 +53,7 @@ enum key {
     K_TOKEN_FILE,
     K_QUIRKS,
     K_PID_FILE,
+    K_RUNTIME_DIR,
     K_THREADS,
     K_FOREGROUND,
     K_LOG_LEVEL,
@@ -67,6 +70,7 @@ static const struct option options[] = {
     {"token-file", required_argument, NULL, K_TOKEN_FILE},
     {"quirks", required_argument, NULL, K_QUIRKS},
     {"pid-file", required_argument, NULL, K_PID_FILE},
+    {"runtime-dir", required_argument, NULL, K_RUNTIME_DIR},
     {"threads", required_argument, NULL, K_THREADS},
     {"foreground", no_argument, NULL, K_FOREGROUND},
     {"log-level", required_argument, NULL, K_LOG_LEVEL},
@@ -156,6 +160,8 @@ static int apply(struct vpcid_config *c, enum key k, const char *val, char *err,
         return set_string(&c->quirks, val, err, errlen);
     case K_PID_FILE:
         return set_string(&c->pid_file, val, err, errlen);
+    case K_RUNTIME_DIR:
+        return set_string(&c->runtime_dir, val, err, errlen);
     case K_LISTEN:
         if (strncmp(val, "unix:", 5) && strncmp(val, "tcp:", 4)) {
             snprintf(err, errlen,
@@ -370,6 +376,7 @@ int vpcid_config_load(int argc, char **argv, struct vpcid_config *c, char *err,
     OVER(token_file, K_TOKEN_FILE)
     OVER(quirks, K_QUIRKS)
     OVER(pid_file, K_PID_FILE)
+    OVER(runtime_dir, K_RUNTIME_DIR)
 #undef OVER
     if (set[K_LISTEN]) {
         for (size_t i = 0; i < c->nlisten; i++)
@@ -394,6 +401,15 @@ int vpcid_config_load(int argc, char **argv, struct vpcid_config *c, char *err,
     if (!c->db && default_path(&c->db, "STATE_DIRECTORY", "/var/lib/vpcid",
                                "vpcid.db") < 0)
         r = -ENOMEM;
+    if (!c->runtime_dir) {
+        /* default_path joins a name: the directory itself is ".". */
+        const char *dir = getenv("RUNTIME_DIRECTORY");
+        char first[CONFIG_VALUE_MAX + 1];
+        snprintf(first, sizeof(first), "%s", dir && *dir ? dir : "/run/vpcid");
+        first[strcspn(first, ":")] = '\0';
+        if (set_string(&c->runtime_dir, first, msg, sizeof(msg)) < 0)
+            r = -ENOMEM;
+    }
     if (!c->nlisten) {
         char *sock = NULL;
         if (default_path(&sock, "RUNTIME_DIRECTORY", "/run/vpcid",
@@ -420,8 +436,10 @@ void vpcid_config_clear(struct vpcid_config *c)
     free(c->token_file);
     free(c->quirks);
     free(c->pid_file);
+    free(c->runtime_dir);
     for (size_t i = 0; i < c->nlisten; i++)
         free(c->listen[i]);
     c->sysfs = c->db = c->token_file = c->quirks = c->pid_file = NULL;
+    c->runtime_dir = NULL;
     c->nlisten = 0;
 }

@@ -17,11 +17,12 @@ struct vpcid_config {
     char *sysfs;                    /* default "/sys" */
     char *db;                       /* default $STATE_DIRECTORY/vpcid.db */
     char *listen[VPCID_LISTEN_MAX]; /* "unix:PATH" / "tcp:HOST:PORT" */
-    size_t nlisten;   /* default one: unix:$RUNTIME_DIRECTORY/vpcid.sock */
-    char *token_file; /* NULL: no TCP listener allowed */
-    char *quirks;     /* default the installed quirks directory */
-    char *pid_file;   /* NULL: none */
-    unsigned threads; /* 0: one per CPU, at least 2 */
+    size_t nlisten;    /* default one: unix:$RUNTIME_DIRECTORY/vpcid.sock */
+    char *token_file;  /* NULL: no TCP listener allowed */
+    char *quirks;      /* default the installed quirks directory */
+    char *pid_file;    /* NULL: none */
+    char *runtime_dir; /* default $RUNTIME_DIRECTORY, else /run/vpcid */
+    unsigned threads;  /* 0: one per CPU, at least 2 */
     bool foreground;
     int log_level; /* LOG_ERR .. LOG_DEBUG */
     bool help, version;

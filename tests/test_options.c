@@ -69,6 +69,7 @@ START_TEST(test_defaults)
     ck_assert(!c.foreground);
     ck_assert_int_eq(c.log_level, LOG_INFO);
     ck_assert_uint_eq(c.threads, 0);
+    ck_assert_str_eq(c.runtime_dir, "/run/vpcid");
     vpcid_config_clear(&c);
 
     /* systemd's StateDirectory= and RuntimeDirectory= (first entry). */
@@ -77,6 +78,13 @@ START_TEST(test_defaults)
     ck_assert_int_eq(load(&c, err, NULL), 0);
     ck_assert_str_eq(c.db, "/var/lib/vpcid-a/vpcid.db");
     ck_assert_str_eq(c.listen[0], "unix:/run/vpcid-a/vpcid.sock");
+    ck_assert_str_eq(c.runtime_dir, "/run/vpcid-a");
+    vpcid_config_clear(&c);
+
+    /* Only the first of systemd's directories is ours. */
+    setenv("RUNTIME_DIRECTORY", "/run/vpcid-b:/run/other", 1);
+    ck_assert_int_eq(load(&c, err, NULL), 0);
+    ck_assert_str_eq(c.runtime_dir, "/run/vpcid-b");
     vpcid_config_clear(&c);
 }
 END_TEST
@@ -85,12 +93,13 @@ START_TEST(test_flags)
 {
     struct vpcid_config c;
     char err[512];
-    ck_assert_int_eq(
-        load(&c, err, "--sysfs", "/t/sys", "--db=/t/db", "--listen",
-             "unix:/t/s", "--listen", "tcp:127.0.0.1:8080", "--token-file",
-             "/t/tok", "--threads", "3", "--foreground", "--log-level", "debug",
-             "--pid-file", "/t/pid", "--quirks", "/t/q", NULL),
-        0);
+    ck_assert_int_eq(load(&c, err, "--sysfs", "/t/sys", "--db=/t/db",
+                          "--listen", "unix:/t/s", "--listen",
+                          "tcp:127.0.0.1:8080", "--token-file", "/t/tok",
+                          "--threads", "3", "--foreground", "--log-level",
+                          "debug", "--pid-file", "/t/pid", "--quirks", "/t/q",
+                          "--runtime-dir", "/t/run", NULL),
+                     0);
     ck_assert_str_eq(c.sysfs, "/t/sys");
     ck_assert_str_eq(c.db, "/t/db");
     ck_assert_uint_eq(c.nlisten, 2);
@@ -98,6 +107,7 @@ START_TEST(test_flags)
     ck_assert_str_eq(c.token_file, "/t/tok");
     ck_assert_str_eq(c.pid_file, "/t/pid");
     ck_assert_str_eq(c.quirks, "/t/q");
+    ck_assert_str_eq(c.runtime_dir, "/t/run");
     ck_assert_uint_eq(c.threads, 3);
     ck_assert(c.foreground);
     ck_assert_int_eq(c.log_level, LOG_DEBUG);
@@ -118,7 +128,8 @@ START_TEST(test_file_under_flags)
                          "token-file = /f/tok\n"
                          "foreground = true\n"
                          "log-level = warning\n"
-                         "threads = 4\n");
+                         "threads = 4\n"
+                         "runtime-dir = /f/run\n");
     ck_assert_int_eq(load(&c, err, "--config", p, NULL), 0);
     ck_assert_str_eq(c.sysfs, "/f/sys");
     ck_assert_str_eq(c.db, "/f/db");
@@ -127,6 +138,7 @@ START_TEST(test_file_under_flags)
     ck_assert(c.foreground);
     ck_assert_int_eq(c.log_level, LOG_WARNING);
     ck_assert_uint_eq(c.threads, 4);
+    ck_assert_str_eq(c.runtime_dir, "/f/run");
     vpcid_config_clear(&c);
 
     /* Flags win, wherever they stand; --listen flags replace the file's. */
@@ -135,6 +147,7 @@ START_TEST(test_file_under_flags)
                      0);
     ck_assert_str_eq(c.db, "/x/db");
     ck_assert_str_eq(c.sysfs, "/f/sys");
+    ck_assert_str_eq(c.runtime_dir, "/f/run");
     ck_assert_uint_eq(c.nlisten, 1);
     ck_assert_str_eq(c.listen[0], "unix:/x/s");
     ck_assert_int_eq(c.log_level, LOG_ERR);
@@ -183,6 +196,10 @@ START_TEST(test_bad_input)
         {"foreground = maybe\n", NULL, NULL,
          "/vpcid.conf:1: foreground wants true or false"},
         {"db =\n", NULL, NULL, "/vpcid.conf:1: empty or too long value"},
+        {"runtime-dir =\n", NULL, NULL,
+         "/vpcid.conf:1: empty or too long value"},
+        {NULL, "--runtime-dir", NULL,
+         "vpcid: option --runtime-dir needs a value"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         struct vpcid_config c;
