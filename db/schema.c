@@ -254,9 +254,6 @@ int store_err_sqlite(struct store_error *err, sqlite3 *db, int rc,
     case SQLITE_MISMATCH:
         e = -EINVAL;
         break;
-    case SQLITE_FULL:
-        e = -ENOSPC;
-        break;
     case SQLITE_READONLY:
         e = -EROFS;
         break;
