@@ -570,8 +570,10 @@ static void pairs_str(const struct id_pair *p, size_t n, char *buf, size_t size)
     size_t len = 0;
     buf[0] = '\0';
     for (size_t i = 0; i < n; i++) {
-        if (len + 14 > size) {
-            copy(buf + len, size - len, "...");
+        /* This pair, " ..." if more follow, and the NUL must fit. */
+        size_t need = (i ? 10 : 9) + (i + 1 < n ? 4 : 0) + 1;
+        if (len + need > size) {
+            copy(buf + len, size - len, i ? " ..." : "...");
             return;
         }
         fmt(buf + len, size - len, "%s%04x:%04x", i ? " " : "", p[i].a, p[i].b);

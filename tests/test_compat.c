@@ -21,6 +21,7 @@
 #define SKL "dumps/intel-skylake-gt2-igpu-8086-191e-pasid-ats-pri-4k.lspci"
 #define GPU "dumps/nvidia-quadro-k2200-10de-13ba-256b.lspci"
 #define NVME "dumps/nonreal/synopsys-epmockup-nvme-16c3-edda-dev3-4k.lspci"
+#define BRIDGE "dumps/intel-x58-rootport-8086-3408-4k.lspci"
 
 /* ------------------------------------------------------------ devices */
 
@@ -41,6 +42,7 @@ enum {
     D_SKL,     /* Skylake GT2 iGPU: PASID at 0x100, ATS, PRI */
     D_GPU,     /* Quadro K2200, ROM */
     D_NVME,    /* an NVMe endpoint (emulated prototype dump) */
+    D_BRIDGE,  /* X58 root port: type-1 header */
     D_COUNT
 };
 
@@ -166,6 +168,7 @@ static void hosts_load(void)
     hosts[D_GPU].h.dev.bar_size[5] = 128;
     hdev_from_dump(&hosts[D_NVME], NVME, NULL);
     hosts[D_NVME].h.dev.bar_size[0] = 16 << 10;
+    hdev_from_dump(&hosts[D_BRIDGE], BRIDGE, NULL);
 }
 
 static void hosts_free(void)
@@ -247,6 +250,7 @@ enum {
     T_GPU,
     T_GPU_NOROM, /* ROM left out: any ROM size does */
     T_NVME,
+    T_BRIDGE,
     T_COUNT
 };
 
@@ -318,6 +322,9 @@ static struct vpci_layout *type_build(int t)
         break;
     case T_NVME:
         l = derive_vfio(&hosts[D_NVME].h);
+        break;
+    case T_BRIDGE:
+        l = derive_vfio(&hosts[D_BRIDGE].h);
         break;
     }
     ck_assert_ptr_nonnull(l);
@@ -476,6 +483,14 @@ static const struct {
     {T_GPU_NOROM, D_GPU, ""},
     /* NVMe: 64-bit BAR 0 of 16 KiB, 8 MSI and 16 MSI-X vectors. */
     {T_NVME, D_IGB_PF, "device-id,bar-type,bar-size,msi-vectors,msix-vectors"},
+
+    /* A type-1 root port (2 MSI vectors, a VSEC with phys bytes) and a
+     * type-0 endpoint: no BARs 2-5 behind a type-1 header. */
+    {T_BRIDGE, D_BRIDGE, ""},
+    {T_BRIDGE, D_IGB_PF, "header-type,device-id,msi-vectors,phys-cap-missing"},
+    {T_IGB_PF, D_BRIDGE,
+     "header-type,device-id,bar-missing,bar-missing,bar-missing,bar-missing,"
+     "rom-missing,msix-missing"},
 };
 
 START_TEST(test_matrix)
@@ -1173,7 +1188,154 @@ START_TEST(test_reason_strings)
                   "16384");
     free(c);
     vpci_layout_free(vf);
+
+    /* A type-1 layout on an endpoint; the MSI vector counts. */
+    struct vpci_layout *br = type_build(T_BRIDGE);
+    c = check(br, &hosts[D_IGB_PF].h, -1);
+    expect_reason(c, "header-type", "type1", "type0",
+                  "the device has header type0, the layout type1");
+    expect_reason(c, "msi-vectors", ">= 2", "1",
+                  "the layout offers 2 MSI vectors, the device supports 1");
+    expect_reason(c, "phys-cap-missing", "ecap vsec", "none",
+                  "ecap vsec reaches the hardware, the device has none");
+    free(c);
+    vpci_layout_free(br);
+
+    /* Long lists are cut to the field, never overflow it. */
+    struct vpci_layout *l = type_build(T_IGB_PF);
+    req(l, "device 1111:0001 1111:0002 1111:0003 1111:0004 1111:0005 "
+           "1111:0006 1111:0007 1111:0008 1111:0009 1111:000a 1111:000b "
+           "1111:000c 1111:000d 1111:000e 1111:000f 1111:0010");
+    req(l, "driver "
+           "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa "
+           "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb");
+    c = check(l, &hosts[D_IGB_PF].h, -1);
+    const struct vpci_reason *r = find_reason(c, "device-id");
+    ck_assert_str_eq(r->expected,
+                     "1111:0001 1111:0002 1111:0003 1111:0004 1111:0005 "
+                     "1111:0006 1111:0007 1111:0008 1111:0009 ...");
+    ck_assert_str_eq(r->message,
+                     "device 8086:10c9 is not listed in requires device");
+    r = find_reason(c, "driver");
+    ck_assert_uint_eq(strlen(r->expected), sizeof(r->expected) - 1);
+    ck_assert(!strncmp(r->expected, "aaaa", 4));
+    ck_assert_str_eq(r->actual, "vfio-pci");
+    ck_assert_str_eq(r->message,
+                     "host driver vfio-pci is not one the layout accepts");
+    free(c);
+    vpci_layout_free(l);
     hosts_free();
+}
+END_TEST
+
+/* Exact IDs beat listed substitutes, the preferred node beats load,
+ * load spreads functions over PFs. */
+START_TEST(test_score_order)
+{
+    hosts_load();
+    struct vpci_layout *l = type_build(T_IGB_VF);
+    req(l, "device 8086:10ca 8086:1520");
+    struct vpci_host_device exact_far = hosts[D_IGB_VF].h;
+    exact_far.numa_node = 1;
+    struct vpci_host_device exact_near_loaded = hosts[D_IGB_VF].h;
+    exact_near_loaded.pf_load = 99;
+    struct vpci_host_device exact_near = hosts[D_IGB_VF].h;
+    exact_near.pf_load = 1;
+    struct vpci_host_device other_near = hosts[D_IGB_VF].h;
+    other_near.dev.device_id = 0x1520; /* an i350 VF */
+    const struct vpci_host_device *order[] = {&exact_near, &exact_near_loaded,
+                                              &exact_far, &other_near};
+    int last = 1 << 30;
+    for (size_t i = 0; i < ARRAY_SIZE(order); i++) {
+        struct vpci_compat *c = check(l, order[i], 0);
+        ck_assert_msg(c->compatible, "candidate %zu", i);
+        ck_assert_msg(c->score < last, "candidate %zu scores %d, not below %d",
+                      i, c->score, last);
+        last = c->score;
+        free(c);
+    }
+    ck_assert_int_eq(last, 101);
+    vpci_layout_free(l);
+    hosts_free();
+}
+END_TEST
+
+/* Rules are compiled only from layouts that validate. */
+START_TEST(test_rules_invalid)
+{
+    hosts_load();
+    struct vpci_layout *l = type_build(T_IGB_PF);
+    l->bars[0].size = 1000; /* not a power of two */
+    struct vpci_rules *r = NULL;
+    struct vpci_error err = {0};
+    ck_assert_int_eq(vpci_rules_new(l, &r, &err), -EINVAL);
+    ck_assert_ptr_null(r);
+    ck_assert_str_eq(err.msg, "BAR 0 size 0x3e8 is not a power of two");
+    ck_assert_int_eq(vpci_rules_new(NULL, &r, &err), -EINVAL);
+    ck_assert_int_eq(vpci_rules_new(l, NULL, &err), -EINVAL);
+    vpci_layout_free(l);
+    hosts_free();
+}
+END_TEST
+
+/* vpci-layout(5) lists every reason code, in rule order, each as the
+ * head of a .TP item. */
+START_TEST(test_man_lists_codes)
+{
+    static const char *const all[] = {"config-unreadable",
+                                      "header-type",
+                                      "device-id",
+                                      "subsystem-id",
+                                      "bar-missing",
+                                      "bar-type",
+                                      "bar-size",
+                                      "rom-missing",
+                                      "rom-size",
+                                      "msi-missing",
+                                      "msi-vectors",
+                                      "msix-missing",
+                                      "msix-vectors",
+                                      "phys-cap-missing",
+                                      "pasid-missing",
+                                      "pasid-width",
+                                      "pasid-exec",
+                                      "pasid-priv",
+                                      "ats-missing",
+                                      "pri-missing",
+                                      "driver",
+                                      "migration",
+                                      "numa",
+                                      "link-speed",
+                                      "link-width",
+                                      "not-vfio",
+                                      "no-iommu-group",
+                                      "iommu-group",
+                                      "reserved"};
+    char path[4096];
+    const char *top = getenv("top_srcdir");
+    snprintf(path, sizeof(path), "%s/man/vpci-layout.5", top ? top : ".");
+    char *page = tu_read(path, NULL);
+    const char *sec = strstr(page, "\n.SH COMPATIBILITY\n");
+    ck_assert_ptr_nonnull(sec);
+    const char *end = strstr(sec + 1, "\n.SH ");
+    ck_assert_ptr_nonnull(end);
+    const char *p = sec;
+    for (size_t i = 0; i < ARRAY_SIZE(all); i++) {
+        char want[64];
+        size_t n = 0;
+        n += (size_t)snprintf(want, sizeof(want), "\n.TP\n.B ");
+        for (const char *c = all[i]; *c; c++) {
+            if (*c == '-')
+                want[n++] = '\\';
+            want[n++] = *c;
+        }
+        want[n++] = '\n';
+        want[n] = '\0';
+        const char *hit = strstr(p, want);
+        ck_assert_msg(hit && hit < end, "%s is not listed (in order)", all[i]);
+        p = hit + 1;
+    }
+    free(page);
 }
 END_TEST
 
@@ -1185,6 +1347,9 @@ int main(void)
     tcase_add_test(tc, test_matrix);
     tcase_add_test(tc, test_reason_strings);
     tcase_add_test(tc, test_host_rules);
+    tcase_add_test(tc, test_score_order);
+    tcase_add_test(tc, test_rules_invalid);
+    tcase_add_test(tc, test_man_lists_codes);
     tcase_add_test(tc, test_score);
     tcase_add_test(tc, test_unknown_facts);
     tcase_add_test(tc, test_vf_pasid_from_pf);
