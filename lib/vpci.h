@@ -453,11 +453,11 @@ struct vpci_host_device {
      * unknown or not a VF. */
     const uint8_t *pf_cfg;
     unsigned pf_size;
-    const char *pf; /* the PF's BDF, NULL if not a VF */
-    const char *driver; /* bound host driver, NULL = none */
-    bool vfio;          /* bound to vfio-pci or a vfio variant driver */
-    int migration;      /* 1 supports live migration, 0 no, -1 unknown */
-    int numa_node;      /* -1 unknown */
+    const char *pf;          /* the PF's BDF, NULL if not a VF */
+    const char *driver;      /* bound host driver, NULL = none */
+    bool vfio;               /* bound to vfio-pci or a vfio variant driver */
+    int migration;           /* 1 supports live migration, 0 no, -1 unknown */
+    int numa_node;           /* -1 unknown */
     unsigned link_speed_mts; /* current link speed in MT/s, 0 unknown */
     unsigned link_width;     /* current lanes, 0 unknown */
     int iommu_group;         /* -1 none */
@@ -494,13 +494,19 @@ struct vpci_compat {
  * evaluated against many devices (read-only: shareable across threads). */
 struct vpci_rules;
 
+/* Compile l (which must validate: -EINVAL and err otherwise) into rules;
+ * the rules keep no pointer into l. */
 int vpci_rules_new(const struct vpci_layout *l, struct vpci_rules **ret,
                    struct vpci_error *err);
 void vpci_rules_free(struct vpci_rules *r);
 
 /* Check d against r.  numa_pref >= 0 prefers that node in the score (a
  * soft preference; "requires numa" is the hard rule).  Every failed rule
- * is a reason, in rule order.  0, or -EINVAL on a bad argument. */
+ * is a reason, in rule order; the codes and the formats of expected and
+ * actual are listed in vpci-layout(5), COMPATIBILITY.  Only the first
+ * nreasons entries of out->reasons are written.  Allocates nothing and
+ * touches no shared state: any number of threads may check at once.
+ * 0, or -EINVAL on a bad argument. */
 int vpci_compat_check(const struct vpci_rules *r,
                       const struct vpci_host_device *d, int numa_pref,
                       struct vpci_compat *out);
@@ -516,9 +522,12 @@ struct vpci_bind_info {
 /*
  * The layout placed on device d: a copy of l with a binding section
  * (instance type, version, hash, fingerprint, bdf, pf, iommu group, vfio
- * path, and a map line for every capability, BAR and the ROM).  Its
- * content hash and fingerprint equal l's.  -EINVAL (err) when d cannot
- * back l (a phys capability it lacks, a missing BAR).
+ * path, and a map line for every capability, BAR and the ROM), replacing
+ * any binding l had.  Its content hash and fingerprint equal l's.
+ * -EINVAL (err) when d cannot back l (fewer than 64 config bytes, a phys
+ * capability it lacks, a missing BAR or ROM) or b/d hold names the
+ * binding syntax refuses; other failed compatibility rules do not stop
+ * it.  *ret is the caller's (vpci_layout_free).
  */
 int vpci_resolve(const struct vpci_layout *l, const struct vpci_host_device *d,
                  const struct vpci_bind_info *b, struct vpci_layout **ret,
