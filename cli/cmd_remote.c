@@ -40,7 +40,9 @@ void vpcictl_remote_help(FILE *f, bool usage_line)
     if (usage_line)
         fputs("usage: vpcictl [--connect unix:PATH|http://HOST:PORT] "
               "[--token-file FILE]\n"
-              "               [-o table|json] devices|types ...\n"
+              "               [-o table|json] devices|types|compat|attach|"
+              "detach|\n"
+              "               attachments|migrate ...\n"
               "\n",
               f);
     fputs("  devices [BDF]             the host's PCI functions, or one in "
@@ -56,6 +58,33 @@ void vpcictl_remote_help(FILE *f, bool usage_line)
           "standard input\n"
           "  types deprecate NAME@N    mark a version deprecated (it is still "
           "served)\n"
+          "  compat NAME[@N] [BDF...]  which devices can present the type "
+          "(all, or the\n"
+          "                            given ones) and why not; exit 1 if "
+          "none can\n"
+          "  attach VM NAME[@N] [--device BDF] [--numa N] [--request-id ID]\n"
+          "                            reserve the best free device for VM "
+          "and write its\n"
+          "                            resolved layout; --numa prefers a "
+          "node, a repeated\n"
+          "                            --request-id returns the same "
+          "attachment\n"
+          "  detach ID                 end an attachment, free its device\n"
+          "  attachments [ID | --vm VM]\n"
+          "                            the attachments, or one in detail\n"
+          "  migrate precheck FILE     can this host take the resolved "
+          "layout FILE?\n"
+          "  migrate incoming FILE --vm VM [--ttl S] [--request-id ID]\n"
+          "                            reserve a device for an incoming VM "
+          "(S seconds,\n"
+          "                            default 300)\n"
+          "  migrate commit|abort ID   keep or drop an incoming "
+          "reservation\n"
+          "  migrate out ID            mark an attachment as migrating "
+          "away\n"
+          "  migrate complete|cancel ID\n"
+          "                            it left (the device is freed), or it "
+          "stays\n"
           "\n"
           "  --connect unix:PATH|http://HOST:PORT\n"
           "                            default $VPCID_CONNECT, "
@@ -84,7 +113,13 @@ static int usage_error(const char *fmt, ...)
 
 bool vpcictl_is_remote_verb(const char *verb)
 {
-    return !strcmp(verb, "devices") || !strcmp(verb, "types");
+    static const char *const verbs[] = {"devices", "types",       "compat",
+                                        "attach",  "attachments", "detach",
+                                        "migrate"};
+    for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+        if (!strcmp(verb, verbs[i]))
+            return true;
+    return false;
 }
 
 /* --name VALUE or --name=VALUE; 1 matched, 0 not this option, -1 usage */
@@ -207,7 +242,7 @@ static void table_free(struct table *t)
     free(t->cells);
 }
 
-static int table_print(struct table *t)
+static int table_fprint(struct table *t, FILE *f)
 {
     if (t->oom)
         return out_of_memory();
@@ -221,15 +256,20 @@ static int table_print(struct table *t)
     }
     for (size_t i = 0; i < t->n; i++) {
         size_t col = i % t->ncols;
-        fputs(t->cells[i], stdout);
+        fputs(t->cells[i], f);
         if (col == t->ncols - 1 || i == t->n - 1) {
-            putchar('\n');
+            putc('\n', f);
         } else {
             for (size_t k = text_width(t->cells[i]); k < w[col] + 2; k++)
-                putchar(' ');
+                putc(' ', f);
         }
     }
     return EXIT_OK;
+}
+
+static int table_print(struct table *t)
+{
+    return table_fprint(t, stdout);
 }
 
 /* "key: value" lines like lspci -v, the value made printable. */
@@ -962,15 +1002,634 @@ static int cmd_deprecate(struct vpcictl_client *c,
     return EXIT_OK;
 }
 
+/* ------------------------------------------------------------ compat */
+
+/* Options of the attachment verbs; NULL when not given. */
+struct attach_opts {
+    const char *device, *numa, *request_id, *vm, *ttl;
+};
+
+/* A decimal integer in [min, max], nothing else. */
+static bool parse_int(const char *s, long long min, long long max,
+                      long long *ret)
+{
+    if (!s || !*s || (*s != '-' && (*s < '0' || *s > '9')))
+        return false;
+    errno = 0;
+    char *end;
+    long long v = strtoll(s, &end, 10);
+    if (errno || *end || v < min || v > max)
+        return false;
+    *ret = v;
+    return true;
+}
+
+/* NAME[@N] into the request body: "instance_type" and, with @N,
+ * "version".  A usage error (exit 2) when N is not a version number. */
+static int set_type_ref(json_t *body, const char *verb, const char *ref)
+{
+    CLEANUP_FREE char *name = NULL;
+    CLEANUP_FREE char *ver = NULL;
+    if (split_ref(ref, &name, &ver) < 0)
+        return out_of_memory();
+    long long n = 0;
+    if (!name[0] || (ver && !parse_int(ver, 1, INT32_MAX, &n)))
+        return usage_error("%s: NAME[@N], N a version number", verb);
+    json_t *jname = json_string(name);
+    if (!jname)
+        return usage_error("NAME is not valid UTF-8");
+    if (json_object_set_new(body, "instance_type", jname) < 0 ||
+        (ver && json_object_set_new(body, "version", json_integer(n)) < 0))
+        return out_of_memory();
+    return EXIT_OK;
+}
+
+/* key: a string from the command line (UTF-8 checked by jansson). */
+static int set_str(json_t *body, const char *key, const char *value)
+{
+    json_t *s = json_string(value);
+    if (!s)
+        return usage_error("%s is not valid UTF-8", key);
+    if (json_object_set_new(body, key, s) < 0)
+        return out_of_memory();
+    return EXIT_OK;
+}
+
+/* "code: message; code: message", "-" when there is none. */
+static char *join_reasons(const json_t *reasons)
+{
+    size_t i, len = 1;
+    const json_t *r;
+    json_array_foreach(reasons, i, r)
+    {
+        len += strlen(OR(jstr(r, "code"), "?")) +
+               strlen(OR(jstr(r, "message"), "")) + 4;
+    }
+    if (len == 1)
+        return strdup("-");
+    char *s = malloc(len);
+    if (!s)
+        return NULL;
+    char *p = s;
+    json_array_foreach(reasons, i, r)
+    {
+        p += sprintf(p, "%s%s: %s", i ? "; " : "", OR(jstr(r, "code"), "?"),
+                     OR(jstr(r, "message"), ""));
+    }
+    return s;
+}
+
+/* The "results" of a compatibility answer as DEVICE VERDICT SCORE
+ * REASONS; *ret_ok counts the compatible devices. */
+static int results_table(const struct vpcictl_client *c, const json_t *results,
+                         FILE *f, size_t *ret_ok)
+{
+    if (!json_is_array(results))
+        return bad_answer(c, "no \"results\" array");
+    struct table t = {.ncols = 4};
+    table_addf(&t, "DEVICE");
+    table_addf(&t, "VERDICT");
+    table_addf(&t, "SCORE");
+    table_addf(&t, "REASONS");
+    size_t i, nok = 0;
+    const json_t *res;
+    json_array_foreach(results, i, res)
+    {
+        const char *bdf = jstr(res, "bdf");
+        const json_t *comp = json_object_get(res, "compatible");
+        long long score;
+        if (!bdf || !json_is_boolean(comp) ||
+            !jint(res, "score", 0, LLONG_MAX, &score)) {
+            table_free(&t);
+            return bad_answer(c, "a result without bdf, compatible, score");
+        }
+        CLEANUP_FREE char *why = join_reasons(json_object_get(res, "reasons"));
+        nok += json_is_true(comp);
+        table_addf(&t, "%s", bdf);
+        table_addf(&t, "%s", json_is_true(comp) ? "ok" : "no");
+        table_addf(&t, "%lld", score);
+        table_addf(&t, "%s", OR(why, "?"));
+    }
+    int rc = table_fprint(&t, f);
+    table_free(&t);
+    *ret_ok = nok;
+    return rc;
+}
+
+/* A refusal: the problem line, and for no-compatible-device why each
+ * device did not fit (on stderr, as the compat table). */
+static int refused(const struct vpcictl_client *c,
+                   const struct vpcictl_response *r)
+{
+    vpcictl_report_error(c, r, NULL);
+    if (r->status != 409 || !vpcictl_response_is(r, "application/problem+json"))
+        return EXIT_INVALID;
+    json_auto_t *p = json_loadb(r->body, r->len, JSON_REJECT_DUPLICATES, NULL);
+    const json_t *results = json_object_get(p, "results");
+    size_t nok;
+    if (json_is_array(results) && json_array_size(results))
+        results_table(c, results, stderr, &nok);
+    return EXIT_INVALID;
+}
+
+/* POST a JSON body; 2xx answers are the caller's, anything else is
+ * reported (with the compat results of a refusal) and exits 1. */
+static int post(struct vpcictl_client *c, const char *path, const json_t *body,
+                struct vpcictl_response *r)
+{
+    CLEANUP_FREE char *text =
+        body ? json_dumps(body, JSON_COMPACT) : strdup("");
+    if (!text)
+        return out_of_memory();
+    if (vpcictl_request(c, "POST", path, NULL, text, strlen(text), r) < 0)
+        return EXIT_INVALID;
+    if (r->status / 100 != 2)
+        return refused(c, r);
+    return EXIT_OK;
+}
+
+static int cmd_compat(struct vpcictl_client *c,
+                      const struct vpcictl_remote_opts *o, char **pos, int npos)
+{
+    json_auto_t *body = json_object();
+    if (!body)
+        return out_of_memory();
+    int rc = set_type_ref(body, "compat", pos[0]);
+    if (rc != EXIT_OK)
+        return rc;
+    if (npos > 1) {
+        json_t *devs = json_array();
+        if (!devs || json_object_set_new(body, "devices", devs) < 0)
+            return out_of_memory();
+        for (int i = 1; i < npos; i++) {
+            json_t *s = json_string(pos[i]);
+            if (!s)
+                return usage_error("BDF is not valid UTF-8");
+            if (json_array_append_new(devs, s) < 0)
+                return out_of_memory();
+        }
+    }
+    CLEANUP_RESPONSE struct vpcictl_response r = {0};
+    if ((rc = post(c, "/v1/compat", body, &r)) != EXIT_OK)
+        return rc;
+    json_auto_t *root = NULL;
+    if (vpcictl_response_json(c, &r, &root) < 0)
+        return EXIT_INVALID;
+    const json_t *results = json_object_get(root, "results");
+    if (!json_is_array(results))
+        return bad_answer(c, "no \"results\" array");
+    size_t i, nok = 0;
+    const json_t *res;
+    json_array_foreach(results, i, res)
+    {
+        nok += json_is_true(json_object_get(res, "compatible"));
+    }
+    if (want_json(o))
+        rc = print_json(root);
+    else
+        rc = results_table(c, results, stdout, &nok);
+    if (rc != EXIT_OK)
+        return rc;
+    return nok ? EXIT_OK : EXIT_INVALID;
+}
+
+/* ------------------------------------------------------------ attachments */
+
+/* An attachment object: the keys every verb prints. */
+struct attachment {
+    const char *id, *vm, *bdf, *type, *state, *path, *created;
+    long long version;
+};
+
+static int parse_attachment(const struct vpcictl_client *c, const json_t *a,
+                            struct attachment *ret)
+{
+    ret->id = jstr(a, "id");
+    ret->vm = jstr(a, "vm");
+    ret->bdf = jstr(a, "bdf");
+    ret->type = jstr(a, "instance_type");
+    ret->state = jstr(a, "state");
+    ret->path = jstr(a, "path");
+    ret->created = jstr(a, "created");
+    if (!ret->id || !ret->vm || !ret->bdf || !ret->type || !ret->state ||
+        !ret->path || !jint(a, "version", 1, INT32_MAX, &ret->version))
+        return bad_answer(c, "not an attachment (id, vm, bdf, instance_type, "
+                             "version, state, path)");
+    return EXIT_OK;
+}
+
+/* One row per attachment: ID VM DEVICE TYPE STATE PATH. */
+static int attachments_table(const struct vpcictl_client *c, const json_t *arr)
+{
+    struct table t = {.ncols = 6};
+    table_addf(&t, "ID");
+    table_addf(&t, "VM");
+    table_addf(&t, "DEVICE");
+    table_addf(&t, "TYPE");
+    table_addf(&t, "STATE");
+    table_addf(&t, "PATH");
+    size_t i;
+    const json_t *ao;
+    json_array_foreach(arr, i, ao)
+    {
+        struct attachment a;
+        if (parse_attachment(c, ao, &a) != EXIT_OK) {
+            table_free(&t);
+            return EXIT_INVALID;
+        }
+        const char *exp = jstr(ao, "expires");
+        table_addf(&t, "%s", a.id);
+        table_addf(&t, "%s", a.vm);
+        table_addf(&t, "%s", a.bdf);
+        table_addf(&t, "%s@%lld", a.type, a.version);
+        if (exp)
+            table_addf(&t, "%s (until %s)", a.state, exp);
+        else
+            table_addf(&t, "%s", a.state);
+        table_addf(&t, "%s", a.path);
+    }
+    int rc = table_print(&t);
+    table_free(&t);
+    return rc;
+}
+
+/* A 200/201 answer holding one attachment: the JSON, or its row. */
+static int attachment_result(const struct vpcictl_client *c,
+                             const struct vpcictl_remote_opts *o,
+                             const struct vpcictl_response *r)
+{
+    json_auto_t *root = NULL;
+    if (vpcictl_response_json(c, r, &root) < 0)
+        return EXIT_INVALID;
+    struct attachment a;
+    if (parse_attachment(c, root, &a) != EXIT_OK)
+        return EXIT_INVALID;
+    if (want_json(o))
+        return print_json(root);
+    json_auto_t *arr = json_pack("[O]", root);
+    if (!arr)
+        return out_of_memory();
+    return attachments_table(c, arr);
+}
+
+static int attachment_detail(const struct vpcictl_client *c, const json_t *ao)
+{
+    struct attachment a;
+    if (parse_attachment(c, ao, &a) != EXIT_OK)
+        return EXIT_INVALID;
+    kv("ID:", "%s", a.id);
+    kv("VM:", "%s", a.vm);
+    kv("Device:", "%s", a.bdf);
+    kv("Instance type:", "%s@%lld", a.type, a.version);
+    kv("State:", "%s", a.state);
+    kv("Expires:", "%s", OR(jstr(ao, "expires"), "-"));
+    kv("Created:", "%s", OR(a.created, "-"));
+    kv("Request ID:", "%s", OR(jstr(ao, "request_id"), "-"));
+    kv("Hash:", "%s", OR(jstr(ao, "hash"), "-"));
+    kv("Fingerprint:", "%s", OR(jstr(ao, "fingerprint"), "-"));
+    kv("Path:", "%s", a.path);
+    return EXIT_OK;
+}
+
+/* "/v1/A/ID[/B[/C]]", each part escaped */
+static char *id_path(const char *a, const char *id, const char *b,
+                     const char *tail)
+{
+    char *p = strdup("/v1");
+    if (!p || vpcictl_path_segment(&p, a) < 0 ||
+        (id && vpcictl_path_segment(&p, id) < 0) ||
+        (b && vpcictl_path_segment(&p, b) < 0) ||
+        (tail && vpcictl_path_segment(&p, tail) < 0)) {
+        free(p);
+        return NULL;
+    }
+    return p;
+}
+
+static int cmd_attach(struct vpcictl_client *c,
+                      const struct vpcictl_remote_opts *o,
+                      const struct attach_opts *ao, char **pos)
+{
+    json_auto_t *body = json_object();
+    if (!body)
+        return out_of_memory();
+    int rc;
+    long long numa;
+    if ((rc = set_str(body, "vm", pos[0])) != EXIT_OK ||
+        (rc = set_type_ref(body, "attach", pos[1])) != EXIT_OK ||
+        (ao->device && (rc = set_str(body, "device", ao->device)) != EXIT_OK) ||
+        (ao->request_id &&
+         (rc = set_str(body, "request_id", ao->request_id)) != EXIT_OK))
+        return rc;
+    if (ao->numa) {
+        if (!parse_int(ao->numa, 0, INT32_MAX, &numa))
+            return usage_error("--numa takes a NUMA node number");
+        if (json_object_set_new(body, "numa", json_integer(numa)) < 0)
+            return out_of_memory();
+    }
+    CLEANUP_RESPONSE struct vpcictl_response r = {0};
+    if ((rc = post(c, "/v1/attachments", body, &r)) != EXIT_OK)
+        return rc;
+    return attachment_result(c, o, &r);
+}
+
+/* A verb answered 204: say what happened (nothing with -o json: there is
+ * no JSON). */
+static int no_content(const struct vpcictl_remote_opts *o, const char *id,
+                      const char *what)
+{
+    if (!want_json(o)) {
+        CLEANUP_FREE char *p = vpcictl_printable(id);
+        printf("%s %s\n", OR(p, "?"), what);
+    }
+    return EXIT_OK;
+}
+
+static int cmd_detach(struct vpcictl_client *c,
+                      const struct vpcictl_remote_opts *o, const char *id)
+{
+    CLEANUP_FREE char *path = id_path("attachments", id, NULL, NULL);
+    if (!path)
+        return out_of_memory();
+    CLEANUP_RESPONSE struct vpcictl_response r = {0};
+    int rc = call(c, "DELETE", path, NULL, NULL, 0, &r);
+    if (rc != EXIT_OK)
+        return rc;
+    return no_content(o, id, "detached");
+}
+
+/* "?vm=VALUE", the value percent-encoded. */
+static char *vm_query(const char *vm)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    char *q = malloc(strlen(vm) * 3 + 5);
+    if (!q)
+        return NULL;
+    char *p = stpcpy(q, "?vm=");
+    for (const unsigned char *s = (const unsigned char *)vm; *s; s++) {
+        if ((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') ||
+            (*s >= '0' && *s <= '9') || strchr("-._~", *s)) {
+            *p++ = (char)*s;
+        } else {
+            *p++ = '%';
+            *p++ = hex[*s >> 4];
+            *p++ = hex[*s & 15];
+        }
+    }
+    *p = '\0';
+    return q;
+}
+
+static int cmd_attachments(struct vpcictl_client *c,
+                           const struct vpcictl_remote_opts *o,
+                           const struct attach_opts *ao, char **pos, int npos)
+{
+    CLEANUP_FREE char *path =
+        id_path("attachments", npos ? pos[0] : NULL, NULL, NULL);
+    CLEANUP_FREE char *q = ao->vm ? vm_query(ao->vm) : strdup("");
+    CLEANUP_FREE char *full = NULL;
+    if (!path || !q || asprintf(&full, "%s%s", path, q) < 0) {
+        full = NULL;
+        return out_of_memory();
+    }
+    json_auto_t *root = NULL;
+    int rc = get_json(c, full, &root);
+    if (rc != EXIT_OK)
+        return rc;
+    if (want_json(o))
+        return print_json(root);
+    if (npos)
+        return attachment_detail(c, root);
+    const json_t *arr = json_object_get(root, "attachments");
+    if (!json_is_array(arr))
+        return bad_answer(c, "no \"attachments\" array");
+    return attachments_table(c, arr);
+}
+
+/* ------------------------------------------------------------ migrate */
+
+/* {"layout": FILE's text}; the file's problems reported as lint would. */
+static int layout_body(const char *file, json_t **ret)
+{
+    const char *label = strcmp(file, "-") ? file : "<stdin>";
+    size_t len;
+    CLEANUP_FREE char *text = vpcictl_read_file(file, &len);
+    if (!text)
+        return EXIT_INVALID;
+    json_t *layout = json_stringn(text, len);
+    if (!layout)
+        return local_error(label, text, len);
+    json_t *body = json_object();
+    if (!body || json_object_set_new(body, "layout", layout) < 0) {
+        json_decref(body);
+        return out_of_memory();
+    }
+    *ret = body;
+    return EXIT_OK;
+}
+
+/* POST a resolved layout: invalid-layout errors as layout lint prints
+ * them, other refusals as post() does. */
+static int post_layout(struct vpcictl_client *c, const char *path,
+                       const char *file, const json_t *body,
+                       struct vpcictl_response *r)
+{
+    CLEANUP_FREE char *text = json_dumps(body, JSON_COMPACT);
+    if (!text)
+        return out_of_memory();
+    if (vpcictl_request(c, "POST", path, NULL, text, strlen(text), r) < 0)
+        return EXIT_INVALID;
+    if (r->status / 100 == 2)
+        return EXIT_OK;
+    json_auto_t *problem = NULL;
+    CLEANUP_FREE char *code = vpcictl_problem_code(r);
+    if (!code || strcmp(code, "invalid-layout"))
+        return refused(c, r);
+    vpcictl_report_error(c, r, &problem);
+    if (problem &&
+        !print_layout_errors(strcmp(file, "-") ? file : "<stdin>", problem)) {
+        CLEANUP_FREE char *d = vpcictl_printable(jstr(problem, "detail"));
+        fprintf(stderr, "vpcictl: %s (invalid-layout)\n", OR(d, "?"));
+    }
+    return EXIT_INVALID;
+}
+
+static int cmd_precheck(struct vpcictl_client *c,
+                        const struct vpcictl_remote_opts *o, const char *file)
+{
+    json_auto_t *body = NULL;
+    int rc = layout_body(file, &body);
+    if (rc != EXIT_OK)
+        return rc;
+    CLEANUP_RESPONSE struct vpcictl_response r = {0};
+    if ((rc = post_layout(c, "/v1/migrations/precheck", file, body, &r)) !=
+        EXIT_OK)
+        return rc;
+    json_auto_t *root = NULL;
+    if (vpcictl_response_json(c, &r, &root) < 0)
+        return EXIT_INVALID;
+    const json_t *comp = json_object_get(root, "compatible");
+    long long ver;
+    if (!json_is_boolean(comp) || !jstr(root, "instance_type") ||
+        !jint(root, "version", 1, INT32_MAX, &ver))
+        return bad_answer(c, "not a precheck answer (compatible, "
+                             "instance_type, version)");
+    if (want_json(o)) {
+        rc = print_json(root);
+    } else {
+        kv("Instance type:", "%s@%lld", jstr(root, "instance_type"), ver);
+        kv("Fingerprint:", "%s", OR(jstr(root, "fingerprint"), "-"));
+        kv("Compatible:", "%s", json_is_true(comp) ? "yes" : "no");
+        kv("Device:", "%s", OR(jstr(root, "bdf"), "-"));
+        putchar('\n');
+        size_t nok;
+        rc = results_table(c, json_object_get(root, "results"), stdout, &nok);
+    }
+    if (rc != EXIT_OK)
+        return rc;
+    return json_is_true(comp) ? EXIT_OK : EXIT_INVALID;
+}
+
+static int cmd_incoming(struct vpcictl_client *c,
+                        const struct vpcictl_remote_opts *o,
+                        const struct attach_opts *ao, const char *file)
+{
+    long long ttl;
+    if (ao->ttl && !parse_int(ao->ttl, INT32_MIN, INT32_MAX, &ttl))
+        return usage_error("--ttl takes a number of seconds");
+    json_auto_t *body = NULL;
+    int rc = layout_body(file, &body);
+    if (rc != EXIT_OK)
+        return rc;
+    if ((rc = set_str(body, "vm", ao->vm)) != EXIT_OK ||
+        (ao->request_id &&
+         (rc = set_str(body, "request_id", ao->request_id)) != EXIT_OK))
+        return rc;
+    if (ao->ttl && json_object_set_new(body, "ttl", json_integer(ttl)) < 0)
+        return out_of_memory();
+    CLEANUP_RESPONSE struct vpcictl_response r = {0};
+    if ((rc = post_layout(c, "/v1/migrations/incoming", file, body, &r)) !=
+        EXIT_OK)
+        return rc;
+    return attachment_result(c, o, &r);
+}
+
+/* migrate commit|abort|out|cancel|complete ID */
+static int cmd_migrate_id(struct vpcictl_client *c,
+                          const struct vpcictl_remote_opts *o, const char *sub,
+                          const char *id)
+{
+    CLEANUP_FREE char *path = NULL;
+    const char *done = NULL;
+    if (!strcmp(sub, "commit"))
+        path = id_path("migrations", "incoming", id, "commit");
+    else if (!strcmp(sub, "abort")) {
+        path = id_path("migrations", "incoming", id, "abort");
+        done = "aborted";
+    } else if (!strcmp(sub, "out"))
+        path = id_path("attachments", id, "migrate-out", NULL);
+    else if (!strcmp(sub, "cancel"))
+        path = id_path("attachments", id, "migrate-out", "cancel");
+    else {
+        path = id_path("attachments", id, "migrate-out", "complete");
+        done = "migrated out";
+    }
+    if (!path)
+        return out_of_memory();
+    CLEANUP_RESPONSE struct vpcictl_response r = {0};
+    int rc = post(c, path, NULL, &r);
+    if (rc != EXIT_OK)
+        return rc;
+    if (done)
+        return no_content(o, id, done);
+    return attachment_result(c, o, &r);
+}
+
+/* Arguments and options of the attachment verbs; a usage error (2) or
+ * -1 when they fit. */
+static int check_attach_args(const char *verb, char **pos, int npos,
+                             const struct attach_opts *ao)
+{
+    const char *sub = npos ? pos[0] : "";
+    bool is_attach = !strcmp(verb, "attach");
+    bool incoming = !strcmp(verb, "migrate") && !strcmp(sub, "incoming");
+    if ((ao->device || ao->numa) && !is_attach)
+        return usage_error("--device and --numa go with 'attach'");
+    if (ao->request_id && !is_attach && !incoming)
+        return usage_error("--request-id goes with 'attach' and 'migrate "
+                           "incoming'");
+    if (ao->ttl && !incoming)
+        return usage_error("--ttl goes with 'migrate incoming'");
+    if (ao->vm && !incoming && strcmp(verb, "attachments"))
+        return usage_error("--vm goes with 'attachments' and 'migrate "
+                           "incoming'");
+    if (!strcmp(verb, "compat") && npos < 1)
+        return usage_error("compat NAME[@N] [BDF...]");
+    if (is_attach && npos != 2)
+        return usage_error("attach VM NAME[@N] [--device BDF] [--numa N] "
+                           "[--request-id ID]");
+    if (!strcmp(verb, "detach") && npos != 1)
+        return usage_error("detach ID");
+    if (!strcmp(verb, "attachments") && (npos > 1 || (npos && ao->vm)))
+        return usage_error("attachments [ID | --vm VM]");
+    if (strcmp(verb, "migrate"))
+        return -1;
+    if (!strcmp(sub, "precheck") && npos != 2)
+        return usage_error("migrate precheck FILE");
+    if (incoming && (npos != 2 || !ao->vm))
+        return usage_error("migrate incoming FILE --vm VM [--ttl S] "
+                           "[--request-id ID]");
+    if (!strcmp(sub, "commit") || !strcmp(sub, "abort") ||
+        !strcmp(sub, "out") || !strcmp(sub, "cancel") ||
+        !strcmp(sub, "complete")) {
+        if (npos != 2)
+            return usage_error("migrate %s ID", sub);
+    } else if (!incoming && strcmp(sub, "precheck")) {
+        return npos ? usage_error("unknown verb 'migrate %s'", sub)
+                    : usage_error("migrate precheck|incoming|commit|abort|"
+                                  "out|cancel|complete ...");
+    }
+    return -1;
+}
+
+static int run_attach(struct vpcictl_client *c,
+                      const struct vpcictl_remote_opts *o,
+                      const struct attach_opts *ao, const char *verb,
+                      char **pos, int npos)
+{
+    if (!strcmp(verb, "compat"))
+        return cmd_compat(c, o, pos, npos);
+    if (!strcmp(verb, "attach"))
+        return cmd_attach(c, o, ao, pos);
+    if (!strcmp(verb, "detach"))
+        return cmd_detach(c, o, pos[0]);
+    if (!strcmp(verb, "attachments"))
+        return cmd_attachments(c, o, ao, pos, npos);
+    if (!strcmp(pos[0], "precheck"))
+        return cmd_precheck(c, o, pos[1]);
+    if (!strcmp(pos[0], "incoming"))
+        return cmd_incoming(c, o, ao, pos[1]);
+    return cmd_migrate_id(c, o, pos[0], pos[1]);
+}
+
 /* ------------------------------------------------------------ dispatch */
 
 static int run(struct vpcictl_remote_opts *o, const char *verb, char **pos,
-               int npos, const char *description)
+               int npos, const char *description, const struct attach_opts *ao)
 {
+    bool attach_verb = strcmp(verb, "devices") && strcmp(verb, "types");
     const char *sub = !strcmp(verb, "types") && npos ? pos[0] : NULL;
     bool publish = sub && !strcmp(sub, "publish");
     if (description && !publish)
         return usage_error("--description goes with 'types publish'");
+    if (attach_verb) {
+        int u = check_attach_args(verb, pos, npos, ao);
+        if (u >= 0)
+            return u;
+    } else if (ao->device || ao->numa || ao->request_id || ao->vm || ao->ttl) {
+        return usage_error("--device, --numa, --request-id, --vm and --ttl go "
+                           "with the attachment verbs");
+    }
     if (sub && !strcmp(sub, "show") && npos != 2)
         return usage_error("types show NAME[@N]");
     if (publish && npos != 3)
@@ -995,6 +1654,8 @@ static int run(struct vpcictl_remote_opts *o, const char *verb, char **pos,
     if (r < 0)
         return EXIT_INVALID;
 
+    if (attach_verb)
+        return run_attach(c, o, ao, verb, pos, npos);
     if (!strcmp(verb, "devices"))
         return cmd_devices(c, o, pos, npos);
     if (!sub) {
@@ -1018,6 +1679,7 @@ int vpcictl_cmd_remote(struct vpcictl_remote_opts *o, int argc, char **argv)
         return out_of_memory();
     int npos = 0, i = 1;
     const char *description = NULL;
+    struct attach_opts ao = {0};
     bool only_pos = false;
     while (i < argc) {
         const char *a = argv[i];
@@ -1036,6 +1698,16 @@ int vpcictl_cmd_remote(struct vpcictl_remote_opts *o, int argc, char **argv)
         }
         int r = long_opt("--description", argc, argv, &i, &description);
         if (r == 0)
+            r = long_opt("--device", argc, argv, &i, &ao.device);
+        if (r == 0)
+            r = long_opt("--numa", argc, argv, &i, &ao.numa);
+        if (r == 0)
+            r = long_opt("--request-id", argc, argv, &i, &ao.request_id);
+        if (r == 0)
+            r = long_opt("--vm", argc, argv, &i, &ao.vm);
+        if (r == 0)
+            r = long_opt("--ttl", argc, argv, &i, &ao.ttl);
+        if (r == 0)
             r = vpcictl_remote_option(o, argc, argv, &i);
         if (r < 0)
             return EXIT_USAGE;
@@ -1044,7 +1716,7 @@ int vpcictl_cmd_remote(struct vpcictl_remote_opts *o, int argc, char **argv)
     }
     if (o->output && strcmp(o->output, "json") && strcmp(o->output, "table"))
         return usage_error("-o is table or json");
-    int rc = run(o, argv[0], pos, npos, description);
+    int rc = run(o, argv[0], pos, npos, description, &ao);
     if (fflush(stdout) != 0 || ferror(stdout)) {
         fprintf(stderr, "vpcictl: standard output: %s\n", strerror(errno));
         return EXIT_INVALID;

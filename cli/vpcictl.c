@@ -12,7 +12,8 @@ static void usage(FILE *f)
     fputs("usage: vpcictl [--help] [--version] layout|host VERB ...\n"
           "       vpcictl [--connect unix:PATH|http://HOST:PORT] "
           "[--token-file FILE]\n"
-          "               [-o table|json] devices|types ...\n"
+          "               [-o table|json] devices|types|compat|attach|detach|\n"
+          "               attachments|migrate ...\n"
           "\n"
           "offline commands:\n"
           "  layout VERB ...           offline work on vpci-layout files and "
@@ -68,7 +69,7 @@ int main(int argc, char **argv)
         if (ro.connect || ro.token_file || ro.output) {
             fprintf(stderr, "vpcictl: --connect, --token-file and -o before "
                             "the command go with the REST verbs (devices, "
-                            "types)\n");
+                            "types, compat, attach, ...)\n");
             return EXIT_USAGE;
         }
         return !strcmp(cmd, "layout") ? vpcictl_cmd_layout(argc - i, argv + i)

@@ -20,8 +20,9 @@ int vpcictl_write_file(const char *path, const char *data, size_t len);
 int vpcictl_cmd_layout(int argc, char **argv);
 int vpcictl_cmd_host(int argc, char **argv);
 
-/* Options of the REST verbs (devices, types), given before or after the
- * verb.  NULL / false when not given. */
+/* Options of the REST verbs (devices, types, compat, attach, detach,
+ * attachments, migrate), given before or after the verb.  NULL / false
+ * when not given. */
 struct vpcictl_remote_opts {
     const char *connect;    /* --connect unix:PATH|http://HOST:PORT */
     const char *token_file; /* --token-file FILE */
@@ -33,7 +34,8 @@ struct vpcictl_remote_opts {
  * printing a usage error (missing argument). */
 int vpcictl_remote_option(struct vpcictl_remote_opts *o, int argc, char **argv,
                           int *i);
-/* Run a REST verb: argv[0] is "devices" or "types". */
+/* Run a REST verb: argv[0] is one for which vpcictl_is_remote_verb()
+ * is true. */
 int vpcictl_cmd_remote(struct vpcictl_remote_opts *o, int argc, char **argv);
 bool vpcictl_is_remote_verb(const char *verb);
 /* The REST verbs and their options, with or without a usage line. */
