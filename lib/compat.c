@@ -511,6 +511,12 @@ VPCI_EXPORT int vpci_rules_new(const struct vpci_layout *l,
         const struct vpci_bar *b = &l->bars[i];
         if (b->type == VPCI_BAR_NONE || b->from < 0)
             continue;
+        if (b->from >= VPCI_MAX_BARS) {
+            vpci_seterr(err, b->line, b->col, "BAR %u: from %d is not 0-5", i,
+                        b->from);
+            rc = -EINVAL;
+            goto fail;
+        }
         r->bars[r->nbars++] = (struct rule_bar){.idx = i,
                                                 .from = (unsigned)b->from,
                                                 .type = b->type,
@@ -596,6 +602,9 @@ struct devinfo {
     unsigned size; /* 0: unreadable (fewer than 64 bytes) */
     unsigned ht;
     struct devcaps caps;
+    enum vpci_bar_type bar_type[VPCI_MAX_BARS];
+    bool bar_prefetch[VPCI_MAX_BARS];
+    uint64_t bar_size[VPCI_MAX_BARS];
 };
 
 static uint64_t norm_size(uint64_t size, enum vpci_bar_type t)
@@ -610,47 +619,43 @@ static uint64_t norm_size(uint64_t size, enum vpci_bar_type t)
     return p;
 }
 
-/* Physical BAR m as derive reads it: sysfs type, else the register, else
- * mem32 when sysfs gives a size (a VF's registers read 0).  Type NONE if
- * the device has no such BAR; size 0 if unknown. */
-static void dev_bar(const struct devinfo *di, unsigned m,
-                    enum vpci_bar_type *ret_type, bool *ret_prefetch,
-                    uint64_t *ret_size)
+/* The physical BARs as derive reads them, walking up from BAR 0 so the
+ * upper half of a 64-bit BAR (whose register may look like anything) is
+ * never taken for a BAR of its own: the type from sysfs, else from the
+ * register, else mem32 when sysfs gives a size (a VF's registers read 0).
+ * Type NONE where the function has no BAR; size 0 if unknown. */
+static void dev_bars(struct devinfo *di)
 {
     const struct vpci_device *dev = &di->d->dev;
     unsigned nbars = di->ht == 1 ? 2 : VPCI_MAX_BARS;
-    *ret_type = VPCI_BAR_NONE;
-    *ret_prefetch = false;
-    *ret_size = 0;
-    if (m >= nbars)
-        return;
-    /* The upper half of a 64-bit BAR is no BAR of its own. */
-    if (m > 0) {
-        uint32_t lo = di->size ? le_get(di->cfg + 0x10 + 4 * (m - 1), 4) : 0;
-        enum vpci_bar_type pt = dev->bar_type[m - 1];
-        if (pt == VPCI_BAR_MEM64 ||
-            (pt == VPCI_BAR_NONE && lo && !(lo & 1) && ((lo >> 1) & 3) == 2))
-            return;
-    }
-    uint32_t reg = di->size ? le_get(di->cfg + 0x10 + 4 * m, 4) : 0;
-    enum vpci_bar_type t = dev->bar_type[m];
-    bool pf = dev->bar_prefetch[m];
-    if (t == VPCI_BAR_NONE && reg) {
-        if (reg & 1) {
-            t = VPCI_BAR_IO;
-        } else {
-            t = ((reg >> 1) & 3) == 2 ? VPCI_BAR_MEM64 : VPCI_BAR_MEM32;
-            pf = reg & 8;
+    memset(di->bar_type, 0, sizeof(di->bar_type));
+    memset(di->bar_prefetch, 0, sizeof(di->bar_prefetch));
+    memset(di->bar_size, 0, sizeof(di->bar_size));
+    for (unsigned i = 0; i < nbars; i++) {
+        uint32_t reg = di->size ? le_get(di->cfg + 0x10 + 4 * i, 4) : 0;
+        enum vpci_bar_type t = dev->bar_type[i];
+        bool pf = dev->bar_prefetch[i];
+        if (t > VPCI_BAR_IO)
+            t = VPCI_BAR_NONE; /* garbage in the caller's struct */
+        if (t == VPCI_BAR_NONE && reg) {
+            if (reg & 1) {
+                t = VPCI_BAR_IO;
+            } else {
+                t = ((reg >> 1) & 3) == 2 ? VPCI_BAR_MEM64 : VPCI_BAR_MEM32;
+                pf = reg & 8;
+            }
         }
+        uint64_t size = dev->bar_size[i];
+        if (t == VPCI_BAR_NONE && size)
+            t = VPCI_BAR_MEM32;
+        if (t == VPCI_BAR_NONE)
+            continue;
+        di->bar_type[i] = t;
+        di->bar_prefetch[i] = t != VPCI_BAR_IO && pf;
+        di->bar_size[i] = size ? norm_size(size, t) : 0;
+        if (t == VPCI_BAR_MEM64)
+            i++; /* its upper half */
     }
-    uint64_t size = dev->bar_size[m];
-    if (t == VPCI_BAR_NONE && size)
-        t = VPCI_BAR_MEM32;
-    if (t > VPCI_BAR_IO)
-        t = VPCI_BAR_NONE; /* garbage in the caller's struct */
-    *ret_type = t;
-    *ret_prefetch = t != VPCI_BAR_IO && pf;
-    *ret_size = size ? norm_size(size, t) : 0;
 }
 
 static void bar_desc(enum vpci_bar_type t, bool pf, char *buf, size_t n)
@@ -658,16 +663,17 @@ static void bar_desc(enum vpci_bar_type t, bool pf, char *buf, size_t n)
     fmt(buf, n, "%s%s", vpci_bar_type_name(t), pf ? " prefetch" : "");
 }
 
-static void check_bars(const struct vpci_rules *r, const struct devinfo *di,
+static void check_bars(const struct vpci_rules *r, struct devinfo *di,
                        struct vpci_compat *out)
 {
     char e[96], a[96];
+    if (r->nbars)
+        dev_bars(di);
     for (size_t i = 0; i < r->nbars; i++) {
         const struct rule_bar *rb = &r->bars[i];
-        enum vpci_bar_type t;
-        bool pf;
-        uint64_t size;
-        dev_bar(di, rb->from, &t, &pf, &size);
+        enum vpci_bar_type t = di->bar_type[rb->from];
+        bool pf = di->bar_prefetch[rb->from];
+        uint64_t size = di->bar_size[rb->from];
         if (t == VPCI_BAR_NONE) {
             fmt(e, sizeof(e), "bar %u", rb->from);
             reason(out, "bar-missing", e, "none",

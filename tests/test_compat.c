@@ -1121,55 +1121,64 @@ START_TEST(test_resolve_refuses)
 }
 END_TEST
 
-/* Every clean dump: the vfio layout fits its own function (BARs known or
- * left out) and resolves onto it with every map line pointing at the
- * same offset: the check's walk and vpci_decode() agree. */
+/* Every function of one dump file against its own vfio layout; returns
+ * how many were checked. */
+static size_t fits_itself(struct hdev *hd, const char *rel)
+{
+    size_t n, checked = 0;
+    struct vpci_dump_dev *all = tu_dumps(rel, &n);
+    for (size_t i = 0; i < n; i++) {
+        hdev_from_dump(hd, rel, all[i].slot);
+        struct vpci_layout *l = NULL;
+        struct vpci_error err = {0};
+        if (vpci_derive(&hd->h.dev, VPCI_POLICY_VFIO, NULL, &l, NULL, &err) < 0)
+            continue; /* absent functions, cardbus bridges */
+        struct vpci_compat *c = check(l, &hd->h, -1);
+        if (!c->compatible)
+            dump_reasons(c);
+        ck_assert_msg(c->compatible, "%s %s does not fit itself", rel,
+                      all[i].slot);
+        ck_assert_int_eq(c->score, 1001);
+        free(c);
+        struct vpci_layout *res = resolve_ok(l, &hd->h, "self", 1);
+        for (size_t k = 0; k < res->nbinding; k++) {
+            const struct vpci_stmt *st = &res->binding[k];
+            if (strcmp(st->key, "map") || st->nargs != 4)
+                continue;
+            ck_assert_msg(!strcmp(st->args[2], st->args[3]) ||
+                              (!strcmp(st->args[3], "none") &&
+                               !strcmp(st->args[1], "null")),
+                          "%s %s: map %s %s %s %s", rel, all[i].slot,
+                          st->args[0], st->args[1], st->args[2], st->args[3]);
+        }
+        vpci_layout_free(res);
+        vpci_layout_free(l);
+        checked++;
+    }
+    free(all);
+    return checked;
+}
+
+/* Every dump (clean, damaged and emulated): the vfio layout fits its own
+ * function (BARs known or left out) and resolves onto it with every map line
+ * pointing at the same offset: the check's walk and vpci_decode() agree. */
 START_TEST(test_every_dump_fits_itself)
 {
-    char **list = tu_list_dumps("dumps");
+    static const char *const dirs[] = {"dumps", "dumps/messy", "dumps/nonreal"};
     size_t checked = 0;
     struct hdev *hd = malloc(sizeof(*hd));
     ck_assert_ptr_nonnull(hd);
-    for (char **p = list; *p; p++) {
-        char rel[512];
-        snprintf(rel, sizeof(rel), "dumps/%s", *p);
-        size_t n;
-        struct vpci_dump_dev *all = tu_dumps(rel, &n);
-        for (size_t i = 0; i < n; i++) {
-            hdev_from_dump(hd, rel, all[i].slot);
-            struct vpci_layout *l = NULL;
-            struct vpci_error err = {0};
-            if (vpci_derive(&hd->h.dev, VPCI_POLICY_VFIO, NULL, &l, NULL,
-                            &err) < 0)
-                continue; /* absent functions, cardbus bridges */
-            struct vpci_compat *c = check(l, &hd->h, -1);
-            if (!c->compatible)
-                dump_reasons(c);
-            ck_assert_msg(c->compatible, "%s %s does not fit itself", *p,
-                          all[i].slot);
-            ck_assert_int_eq(c->score, 1001);
-            free(c);
-            struct vpci_layout *res = resolve_ok(l, &hd->h, "self", 1);
-            for (size_t k = 0; k < res->nbinding; k++) {
-                const struct vpci_stmt *st = &res->binding[k];
-                if (strcmp(st->key, "map") || st->nargs != 4)
-                    continue;
-                ck_assert_msg(!strcmp(st->args[2], st->args[3]) ||
-                                  (!strcmp(st->args[3], "none") &&
-                                   !strcmp(st->args[1], "null")),
-                              "%s %s: map %s %s %s %s", *p, all[i].slot,
-                              st->args[0], st->args[1], st->args[2],
-                              st->args[3]);
-            }
-            vpci_layout_free(res);
-            vpci_layout_free(l);
-            checked++;
+    for (size_t di = 0; di < ARRAY_SIZE(dirs); di++) {
+        char **list = tu_list_dumps(dirs[di]);
+        for (char **p = list; *p; p++) {
+            char rel[512];
+            snprintf(rel, sizeof(rel), "%s/%s", dirs[di], *p);
+            checked += fits_itself(hd, rel);
         }
-        free(all);
+        tu_free_list(list);
     }
-    ck_assert_uint_ge(checked, 100);
+    ck_assert_uint_ge(checked, 120);
     free(hd);
-    tu_free_list(list);
 }
 END_TEST
 
@@ -1271,6 +1280,14 @@ START_TEST(test_rules_invalid)
     ck_assert_int_eq(vpci_rules_new(l, &r, &err), -EINVAL);
     ck_assert_ptr_null(r);
     ck_assert_str_eq(err.msg, "BAR 0 size 0x3e8 is not a power of two");
+    l->bars[0].size = 0x20000;
+    l->bars[0].from = 9;
+    ck_assert_int_eq(vpci_rules_new(l, &r, &err), -EINVAL);
+    ck_assert_ptr_null(r);
+    l->bars[0].from = 0;
+    ck_assert_int_eq(vpci_rules_new(l, &r, &err), 0);
+    vpci_rules_free(r);
+    r = NULL;
     ck_assert_int_eq(vpci_rules_new(NULL, &r, &err), -EINVAL);
     ck_assert_int_eq(vpci_rules_new(l, NULL, &err), -EINVAL);
     vpci_layout_free(l);
