@@ -353,11 +353,11 @@ static int compile_requires(struct vpci_rules *r, const struct vpci_stmt *st,
         bool dev = k[0] == 'd';
         struct id_pair *list = dev ? r->devices : r->subsystems;
         size_t *n = dev ? &r->ndevices : &r->nsubsystems;
-        for (size_t i = 0; i < st->nargs && i < MAX_PAIRS; i++)
+        for (size_t i = 0; i < st->nargs && *n < MAX_PAIRS; i++)
             if (parse_pair(st->args[i], &list[(*n)++]) < 0)
                 goto bad;
     } else if (!strcmp(k, "driver")) {
-        for (size_t i = 0; i < st->nargs && i < MAX_PAIRS; i++) {
+        for (size_t i = 0; i < st->nargs && r->ndrivers < MAX_PAIRS; i++) {
             if (strlen(st->args[i]) > DRIVER_MAX)
                 goto bad;
             strcpy(r->drivers[r->ndrivers++], st->args[i]);
