@@ -1137,11 +1137,12 @@ static int refused(const struct vpcictl_client *c,
 static int post(struct vpcictl_client *c, const char *path, const json_t *body,
                 struct vpcictl_response *r)
 {
-    CLEANUP_FREE char *text =
-        body ? json_dumps(body, JSON_COMPACT) : strdup("");
-    if (!text)
+    /* Without a body (the state changes) none is sent, like deprecate. */
+    CLEANUP_FREE char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    if (body && !text)
         return out_of_memory();
-    if (vpcictl_request(c, "POST", path, NULL, text, strlen(text), r) < 0)
+    if (vpcictl_request(c, "POST", path, NULL, text, text ? strlen(text) : 0,
+                        r) < 0)
         return EXIT_INVALID;
     if (r->status / 100 != 2)
         return refused(c, r);
