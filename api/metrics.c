@@ -17,7 +17,7 @@ static const unsigned statuses[] = {200, 201, 204, 304, 400, 401,
 #define NSTATUS (sizeof(statuses) / sizeof(statuses[0]))
 static atomic_ulong requests[MAX_ROUTES + 1][API_METHODS][NSTATUS + 1];
 
-_Static_assert(MAX_ROUTES >= 13, "room for every route");
+_Static_assert(MAX_ROUTES >= 27, "room for every route");
 
 void api_metrics_count(size_t route, enum api_method m, unsigned status)
 {
@@ -126,10 +126,19 @@ void api_metrics_get(struct api_request *rq, struct api_reply *out)
     struct store_counts c;
     struct store *st = service_store(&err);
     int r = st ? store_counts(st, &c, &err) : -EIO;
+    struct store_attachment *as = NULL;
+    size_t nas = 0;
+    if (r == 0)
+        r = store_list_attachments(st, &as, &nas, &err);
     if (r < 0) {
         api_reply_store_error(out, rq, r, &err);
         return;
     }
+    unsigned long by_state[3] = {0, 0, 0};
+    for (size_t i = 0; i < nas; i++)
+        if ((unsigned)as[i].state < 3)
+            by_state[as[i].state]++;
+    store_attachments_free(as, nas);
     struct snapshot *s = service_snapshot();
     if (!s) {
         api_reply_problem(out, rq, PROB_UNAVAILABLE, NULL, "shutting down");
@@ -154,6 +163,12 @@ void api_metrics_get(struct api_request *rq, struct api_reply *out)
             "vpcid_instance_type_versions{state=\"published\"} %lu\n"
             "vpcid_instance_type_versions{state=\"deprecated\"} %lu\n",
             c.types, c.published, c.deprecated);
+    fputs("# HELP vpcid_attachments Attachments, by state.\n"
+          "# TYPE vpcid_attachments gauge\n",
+          f);
+    for (unsigned i = 0; i < 3; i++)
+        fprintf(f, "vpcid_attachments{state=\"%s\"} %lu\n",
+                store_att_state_name((enum store_att_state)i), by_state[i]);
     requests_metric(f);
     fprintf(f,
             "# HELP vpcid_scan_duration_seconds Duration of the last "

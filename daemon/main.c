@@ -239,7 +239,8 @@ int main(int argc, char **argv)
         }
     }
     if (make_absolute(&c.db) < 0 || make_absolute(&c.sysfs) < 0 ||
-        make_absolute(&c.quirks) < 0 || make_absolute(&c.pid_file) < 0) {
+        make_absolute(&c.quirks) < 0 || make_absolute(&c.pid_file) < 0 ||
+        make_absolute(&c.runtime_dir) < 0) {
         log_err("cannot resolve relative paths: %s", strerror(errno));
         goto out;
     }
@@ -262,8 +263,10 @@ int main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 
     make_parent_dir(c.db, 0750);
-    struct service_options so = {
-        .sysfs = c.sysfs, .db = c.db, .quirks = c.quirks};
+    struct service_options so = {.sysfs = c.sysfs,
+                                 .db = c.db,
+                                 .quirks = c.quirks,
+                                 .runtime_dir = c.runtime_dir};
     if (service_init(&so, err, sizeof(err)) < 0) {
         log_err("%s", err);
         report(report_fd, 'E', err);
@@ -294,11 +297,17 @@ int main(int argc, char **argv)
 
     for (;;) {
         siginfo_t si;
-        int sig = sigwaitinfo(&sigs, &si);
+        /* Between signals, once a second: the files of reservations that
+         * expired go (the store drops their rows lazily and silently). */
+        const struct timespec tick = {1, 0};
+        int sig = sigtimedwait(&sigs, &si, &tick);
         if (sig < 0) {
-            if (errno == EINTR)
+            int e = errno;
+            if (e == EAGAIN)
+                service_sweep_files();
+            if (e == EINTR || e == EAGAIN)
                 continue;
-            log_err("sigwaitinfo: %s", strerror(errno));
+            log_err("sigtimedwait: %s", strerror(e));
             break;
         }
         if (sig == SIGHUP) {

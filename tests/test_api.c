@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "facts.h"
 #include "testutil.h"
 
 static size_t find(enum api_method m, const char *path, struct api_request *rq,
@@ -199,6 +200,358 @@ START_TEST(test_body_fields)
 }
 END_TEST
 
+START_TEST(test_attachment_routes)
+{
+    struct api_request rq = {0};
+    enum api_match m;
+    unsigned allow;
+    const char *id = "3f2b8c1e-5d4a-4e6f-9a7b-0c1d2e3f4a5b";
+    char path[128];
+
+    size_t i = find(API_POST, "/v1/compat", &rq, &m, &allow);
+    ck_assert_int_eq(m, MATCH_OK);
+    ck_assert_int_eq(api_routes[i].body, BODY_JSON);
+    i = find(API_GET, "/v1/devices/3b:00.0/compat", &rq, &m, &allow);
+    ck_assert_int_eq(m, MATCH_OK);
+    ck_assert_str_eq(api_routes[i].template, "/v1/devices/{bdf}/compat");
+    ck_assert_str_eq(rq.param[0], "3b:00.0");
+
+    find(API_DELETE, "/v1/attachments", &rq, &m, &allow);
+    ck_assert_int_eq(m, MATCH_NO_METHOD);
+    ck_assert_uint_eq(allow, API_GET | API_HEAD | API_POST);
+    snprintf(path, sizeof(path), "/v1/attachments/%s", id);
+    i = find(API_DELETE, path, &rq, &m, &allow);
+    ck_assert_int_eq(m, MATCH_OK);
+    ck_assert_str_eq(rq.param[0], id);
+    find(API_POST, path, &rq, &m, &allow);
+    ck_assert_int_eq(m, MATCH_NO_METHOD);
+    ck_assert_uint_eq(allow, API_GET | API_HEAD | API_DELETE);
+    char hdr[80];
+    api_allow_header(allow, hdr, sizeof(hdr));
+    ck_assert_str_eq(hdr, "GET, HEAD, DELETE");
+
+    /* The three migrate-out steps are distinct routes, POST only. */
+    snprintf(path, sizeof(path), "/v1/attachments/%s/migrate-out/complete", id);
+    i = find(API_POST, path, &rq, &m, &allow);
+    ck_assert_int_eq(m, MATCH_OK);
+    ck_assert_str_eq(api_routes[i].template,
+                     "/v1/attachments/{id}/migrate-out/complete");
+    ck_assert_int_eq(api_routes[i].body, BODY_NONE);
+    find(API_GET, path, &rq, &m, &allow);
+    ck_assert_int_eq(m, MATCH_NO_METHOD);
+    ck_assert_uint_eq(allow, API_POST);
+
+    /* "incoming" is a literal: it never matches as an attachment id. */
+    i = find(API_POST, "/v1/migrations/incoming", &rq, &m, &allow);
+    ck_assert_int_eq(m, MATCH_OK);
+    ck_assert_str_eq(api_routes[i].template, "/v1/migrations/incoming");
+    snprintf(path, sizeof(path), "/v1/migrations/incoming/%s/abort", id);
+    i = find(API_POST, path, &rq, &m, &allow);
+    ck_assert_int_eq(m, MATCH_OK);
+    ck_assert_str_eq(api_routes[i].template,
+                     "/v1/migrations/incoming/{id}/abort");
+    find(API_POST, "/v1/migrations/incoming/x/launch", &rq, &m, &allow);
+    ck_assert_int_eq(m, MATCH_NOT_FOUND);
+    find(API_GET, "/v1/migrations", &rq, &m, &allow);
+    ck_assert_int_eq(m, MATCH_NOT_FOUND);
+}
+END_TEST
+
+START_TEST(test_new_problems)
+{
+    static const struct {
+        enum api_problem p;
+        const char *code;
+        unsigned status;
+    } want[] = {
+        {PROB_ATTACHMENT_NOT_FOUND, "attachment-not-found", 404},
+        {PROB_NO_COMPATIBLE_DEVICE, "no-compatible-device", 409},
+        {PROB_REQUEST_ID_CONFLICT, "request-id-conflict", 409},
+        {PROB_BAD_STATE, "bad-state", 409},
+        {PROB_VERSION_DEPRECATED, "version-deprecated", 409},
+        {PROB_VERSION_CONFLICT, "version-conflict", 409},
+        {PROB_HASH_MISMATCH, "hash-mismatch", 422},
+        {PROB_NOT_RESOLVED, "not-resolved", 422},
+    };
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+        ck_assert_str_eq(api_problems[want[i].p].code, want[i].code);
+        ck_assert_uint_eq(api_problems[want[i].p].status, want[i].status);
+    }
+}
+END_TEST
+
+START_TEST(test_link_speed)
+{
+    static const struct {
+        const char *s;
+        unsigned mts;
+    } cases[] = {
+        {"2.5 GT/s PCIe", 2500},
+        {"5.0 GT/s PCIe", 5000},
+        {"8.0 GT/s PCIe", 8000},
+        {"16.0 GT/s PCIe", 16000},
+        {"32.0 GT/s PCIe", 32000},
+        {"64.0 GT/s PCIe", 64000},
+        {"2.5 GT/s", 2500},
+        {"8 GT/s", 8000},
+        {"5.00 GT/s PCIe", 5000},
+        {"Unknown", 0},
+        {"", 0},
+        {"8.0 MT/s", 0},
+        {"8.0GT/s", 0},
+        {"8.05 GT/s", 0},
+        {"8. GT/s", 0},
+        {"-8.0 GT/s", 0},
+        {"99999 GT/s", 0},
+        {"8.0 GT/sec", 0},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        ck_assert_msg(vpcid_link_speed_mts(cases[i].s) == cases[i].mts,
+                      "\"%s\": %u", cases[i].s,
+                      vpcid_link_speed_mts(cases[i].s));
+    ck_assert_uint_eq(vpcid_link_speed_mts(NULL), 0);
+}
+END_TEST
+
+START_TEST(test_drivers)
+{
+    ck_assert(vpcid_driver_is_vfio("vfio-pci"));
+    ck_assert(vpcid_driver_is_vfio("mlx5_vfio_pci"));
+    ck_assert(vpcid_driver_is_vfio("vfio_pci_core"));
+    ck_assert(!vpcid_driver_is_vfio("_vfio_pci"));
+    ck_assert(!vpcid_driver_is_vfio("igb"));
+    ck_assert(!vpcid_driver_is_vfio("pci-stub"));
+    ck_assert(!vpcid_driver_is_vfio(NULL));
+    /* Peers that keep a group from a VM: a host driver, nothing else. */
+    ck_assert(vpcid_driver_blocks_group("ath5k"));
+    ck_assert(vpcid_driver_blocks_group("mlx5_core"));
+    ck_assert(!vpcid_driver_blocks_group(NULL));
+    ck_assert(!vpcid_driver_blocks_group("none"));
+    ck_assert(!vpcid_driver_blocks_group("vfio-pci"));
+    ck_assert(!vpcid_driver_blocks_group("pci-stub"));
+    ck_assert(!vpcid_driver_blocks_group("pcieport"));
+}
+END_TEST
+
+/* A host of four functions: a PF on node 1 with two VFs (one on
+ * mlx5_vfio_pci with a cdev, one unbound), and an igb function that
+ * shares the first VF's IOMMU group. */
+static void facts_host(struct inv_host *h, struct inv_func *f)
+{
+    static char peers_vf0[1][INV_BDF_LEN] = {"0000:5e:00.0"};
+    static char peers_igb[1][INV_BDF_LEN] = {"0000:3c:10.0"};
+    const char *bdfs[4] = {"0000:3b:00.0", "0000:3c:10.0", "0000:3c:10.2",
+                           "0000:5e:00.0"};
+    for (int i = 0; i < 4; i++) {
+        memset(&f[i], 0, sizeof(f[i]));
+        strcpy(f[i].bdf, bdfs[i]);
+        vpcid_bdf_parse(bdfs[i], &f[i].domain, &f[i].bus, &f[i].dev, &f[i].fn);
+        f[i].iommu_group = -1;
+        f[i].numa_node = -1;
+        f[i].migration = -1;
+        f[i].vendor_id = 0x8086;
+    }
+    f[0].config_size = 4096;
+    f[0].cfg[0] = 0x86;
+    f[0].numa_node = 1;
+    f[0].driver = "igb";
+    f[0].link = (struct inv_link){true, "8.0 GT/s PCIe", "8.0 GT/s PCIe", 4, 4};
+    strcpy(f[1].physfn, "0000:3b:00.0");
+    f[1].driver = "mlx5_vfio_pci";
+    f[1].vfio_group_dev = "/dev/vfio/40";
+    f[1].vfio_cdev = "/dev/vfio/devices/vfio0";
+    f[1].iommu_group = 40;
+    f[1].group_peers = peers_vf0;
+    f[1].ngroup_peers = 1;
+    f[1].migration = 1;
+    strcpy(f[2].physfn, "0000:3b:00.0");
+    f[2].iommu_group = 41;
+    f[3].driver = "igb";
+    f[3].iommu_group = 40;
+    f[3].group_peers = peers_igb;
+    f[3].ngroup_peers = 1;
+    *h = (struct inv_host){.funcs = f, .nfuncs = 4};
+}
+
+START_TEST(test_host_facts)
+{
+    struct inv_func *f = calloc(4, sizeof(*f));
+    ck_assert_ptr_nonnull(f);
+    struct inv_host h;
+    facts_host(&h, f);
+    struct store_attachment atts[2] = {0};
+    strcpy(atts[0].id, "3f2b8c1e-5d4a-4e6f-9a7b-0c1d2e3f4a5b");
+    strcpy(atts[0].bdf, "0000:3c:10.2");
+    atts[0].state = STORE_ATT_ACTIVE;
+    strcpy(atts[1].id, "00000000-0000-4000-8000-000000000001");
+    strcpy(atts[1].bdf, "0000:5e:00.0");
+    atts[1].state = STORE_ATT_INCOMING;
+
+    struct vpci_host_device d;
+    vpcid_host_facts(&h, &f[1], atts, 2, &d);
+    ck_assert_str_eq(d.bdf, "0000:3c:10.0");
+    ck_assert(d.dev.is_vf);
+    ck_assert_str_eq(d.pf, "0000:3b:00.0");
+    ck_assert_ptr_eq(d.pf_cfg, f[0].cfg);
+    ck_assert_uint_eq(d.pf_size, 4096);
+    ck_assert(d.vfio);
+    ck_assert_int_eq(d.migration, 1);
+    ck_assert_int_eq(d.iommu_group, 40);
+    /* The igb peer makes the group unusable. */
+    ck_assert_str_eq(d.group_blocker, "0000:5e:00.0");
+    ck_assert_str_eq(d.group_blocker_driver, "igb");
+    ck_assert_ptr_null(d.reserved_by);
+    /* Its sibling VF is attached: one on the same PF. */
+    ck_assert_uint_eq(d.pf_load, 1);
+    ck_assert_uint_eq(d.link_speed_mts, 0);
+
+    vpcid_host_facts(&h, &f[2], atts, 2, &d);
+    ck_assert(!d.vfio);
+    ck_assert_str_eq(d.reserved_by, "3f2b8c1e-5d4a-4e6f-9a7b-0c1d2e3f4a5b");
+    ck_assert_ptr_null(d.group_blocker);
+
+    vpcid_host_facts(&h, &f[0], atts, 2, &d);
+    ck_assert(!d.dev.is_vf);
+    ck_assert_ptr_null(d.pf);
+    ck_assert_ptr_null(d.pf_cfg);
+    ck_assert_int_eq(d.numa_node, 1);
+    ck_assert_uint_eq(d.link_speed_mts, 8000);
+    ck_assert_uint_eq(d.link_width, 4);
+    ck_assert_uint_eq(d.pf_load, 1); /* a PF counts its VFs */
+
+    /* An incoming reservation holds the device but is no load; a vfio-pci
+     * peer does not block a group. */
+    f[1].driver = "vfio-pci";
+    vpcid_host_facts(&h, &f[3], atts, 2, &d);
+    ck_assert_str_eq(d.reserved_by, "00000000-0000-4000-8000-000000000001");
+    ck_assert_uint_eq(d.pf_load, 0);
+    ck_assert_ptr_null(d.group_blocker);
+    vpcid_host_facts(&h, &f[3], NULL, 0, &d);
+    ck_assert_ptr_null(d.reserved_by);
+    free(f);
+}
+END_TEST
+
+START_TEST(test_results_order)
+{
+    struct api_result r[6] = {0};
+    static const struct {
+        const char *bdf;
+        bool ok;
+        int score;
+    } in[6] = {
+        {"0000:3c:10.4", false, 0},    {"0000:3c:10.2", true, 1001},
+        {"10000:00:00.0", true, 1101}, {"0000:3c:10.0", true, 1001},
+        {"ffff:00:00.0", false, 0},    {"0000:00:1f.0", true, 1},
+    };
+    for (int i = 0; i < 6; i++) {
+        strcpy(r[i].bdf, in[i].bdf);
+        r[i].compatible = in[i].ok;
+        r[i].score = in[i].score;
+    }
+    api_results_sort(r, 6);
+    static const char *const want[6] = {
+        "10000:00:00.0", "0000:3c:10.0", "0000:3c:10.2",
+        "0000:00:1f.0",  "0000:3c:10.4", "ffff:00:00.0",
+    };
+    for (int i = 0; i < 6; i++)
+        ck_assert_str_eq(r[i].bdf, want[i]);
+    ck_assert_int_lt(api_bdf_cmp("ffff:00:00.0", "10000:00:00.0"), 0);
+    ck_assert_int_eq(api_bdf_cmp("0000:3c:10.0", "0000:3c:10.0"), 0);
+}
+END_TEST
+
+START_TEST(test_names)
+{
+    char b[20];
+    ck_assert(api_bdf_canonical("3B:00.1", b, sizeof(b)));
+    ck_assert_str_eq(b, "0000:3b:00.1");
+    ck_assert(api_bdf_canonical("0001:3b:1f.7", b, sizeof(b)));
+    ck_assert_str_eq(b, "0001:3b:1f.7");
+    ck_assert(api_bdf_canonical("10000:00:00.0", b, sizeof(b)));
+    ck_assert_str_eq(b, "10000:00:00.0");
+    static const char *const bad[] = {
+        "3b:00.8", "3b:20.0", "3b:0.1",  "0:3b:00.1", "00000:3b:00.1",
+        "3b-00.1", "",        "g0:00.0", "3b:00.1 ",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        ck_assert_msg(!api_bdf_canonical(bad[i], b, sizeof(b)), "%s", bad[i]);
+
+    char name[64];
+    unsigned n = 99;
+    ck_assert(api_type_ref_parse("nic-vf", name, sizeof(name), &n));
+    ck_assert_str_eq(name, "nic-vf");
+    ck_assert_uint_eq(n, 0);
+    ck_assert(api_type_ref_parse("nic-vf@12", name, sizeof(name), &n));
+    ck_assert_str_eq(name, "nic-vf");
+    ck_assert_uint_eq(n, 12);
+    ck_assert(api_type_ref_parse("a@2147483647", name, sizeof(name), &n));
+    static const char *const badref[] = {
+        "",        "@1",    "Nic", "nic@", "nic@0", "nic@01", "nic@2147483648",
+        "nic@1@2", "nic@x",
+    };
+    for (size_t i = 0; i < sizeof(badref) / sizeof(badref[0]); i++)
+        ck_assert_msg(!api_type_ref_parse(badref[i], name, sizeof(name), &n),
+                      "%s", badref[i]);
+}
+END_TEST
+
+/* The typed body reader on text: 0 when accepted (members checked with
+ * the rules of POST /v1/attachments), else the status. */
+static unsigned typed(const char *text)
+{
+    static const char *const members[] = {"vm", "version", "layout", NULL};
+    struct api_request rq = {
+        .body = text, .body_len = text ? strlen(text) : 0, .path = "/t"};
+    struct api_reply out = {0};
+    json_t *root = NULL;
+    const char *vm, *layout;
+    long long version = 0;
+    int r = api_body_object(&rq, &out, members, &root);
+    if (r == 0)
+        r = api_member_string(&rq, &out, root, "vm", true, 8, PROB_BAD_FIELD,
+                              true, &vm);
+    if (r == 0)
+        r = api_member_int(&rq, &out, root, "version", 1, 100, &version);
+    if (r == 0)
+        r = api_member_string(&rq, &out, root, "layout", false, 16,
+                              PROB_BODY_TOO_LARGE, false, &layout);
+    json_decref(root);
+    if (r == 0) {
+        ck_assert_ptr_null(out.resp);
+        return 0;
+    }
+    ck_assert_ptr_nonnull(out.resp);
+    MHD_destroy_response(out.resp);
+    return out.status;
+}
+
+START_TEST(test_typed_body)
+{
+    ck_assert_uint_eq(typed("{\"vm\":\"a\"}"), 0);
+    ck_assert_uint_eq(typed("{\"vm\":\"a\",\"version\":100}"), 0);
+    ck_assert_uint_eq(typed("{\"vm\":\"a\",\"layout\":\"x\\ty\"}"), 0);
+    ck_assert_uint_eq(typed(NULL), 400);
+    ck_assert_uint_eq(typed("[]"), 400);
+    ck_assert_uint_eq(typed("{\"vm\":\"a\",\"vm\":\"b\"}"), 400);
+    ck_assert_uint_eq(typed("{\"version\":1}"), 400);
+    ck_assert_uint_eq(typed("{\"vm\":\"a\",\"colour\":1}"), 400);
+    ck_assert_uint_eq(typed("{\"vm\":\"a\",\"version\":0}"), 400);
+    ck_assert_uint_eq(typed("{\"vm\":\"a\",\"version\":101}"), 400);
+    ck_assert_uint_eq(typed("{\"vm\":\"a\",\"version\":\"1\"}"), 400);
+    ck_assert_uint_eq(typed("{\"vm\":\"a\",\"version\":1.0}"), 400);
+    ck_assert_uint_eq(typed("{\"vm\":\"123456789\"}"), 400);
+    ck_assert_uint_eq(typed("{\"vm\":\"a\\nb\"}"), 400);
+    ck_assert_uint_eq(typed("{\"vm\":\"a\\u0000\"}"), 400);
+    ck_assert_uint_eq(typed("{\"vm\":\"a\",\"layout\":\"12345678901234567\"}"),
+                      413);
+    char deep[200] = "{\"vm\":";
+    for (int i = 0; i < API_JSON_DEPTH_MAX; i++)
+        strcat(deep, "[");
+    ck_assert_uint_eq(typed(deep), 400);
+}
+END_TEST
+
 START_TEST(test_json_text)
 {
     json_t *j = api_json_text("ok \xc3\xa9 \x01 \xff end");
@@ -221,6 +574,14 @@ int main(void)
     tcase_add_test(tc, test_problem_registry);
     tcase_add_test(tc, test_body_fields);
     tcase_add_test(tc, test_json_text);
+    tcase_add_test(tc, test_attachment_routes);
+    tcase_add_test(tc, test_new_problems);
+    tcase_add_test(tc, test_link_speed);
+    tcase_add_test(tc, test_drivers);
+    tcase_add_test(tc, test_host_facts);
+    tcase_add_test(tc, test_results_order);
+    tcase_add_test(tc, test_names);
+    tcase_add_test(tc, test_typed_body);
     suite_add_tcase(s, tc);
     return tu_run(s);
 }
