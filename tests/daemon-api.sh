@@ -65,7 +65,7 @@ expect_status "GET /v1/health" 200
 expect_eq "health content type" application/json "$CTYPE"
 expect_eq "health keys" '["devices","instance_types","last_scan","schema_version","status","uptime_seconds","version"]' \
     "$(jbc 'keys')"
-expect_eq "health values" "[\"ok\",\"$PKG_VERSION\",1,$FIXTURE_DEVICES,0]" \
+expect_eq "health values" "[\"ok\",\"$PKG_VERSION\",2,$FIXTURE_DEVICES,0]" \
     "$(jbc '[.status, .version, .schema_version, .devices, .instance_types]')"
 expect_eq "health last_scan is UTC ISO-8601" true "$(jq -r --arg re "$TIME_RE" '.last_scan | test($re)' "$RBODY")"
 expect_eq "health uptime is a small integer" true \
@@ -556,7 +556,7 @@ sq_fails "DELETE a type" "instance types are never deleted" \
 sq_fails "DELETE an audit row" "audit rows are append-only" "DELETE FROM audit WHERE id = (SELECT min(id) FROM audit)"
 sq_fails "UPDATE an audit row" "audit rows are append-only" "UPDATE audit SET actor = 'uid:1'"
 sq_fails "INSERT OR REPLACE a version" "a new version must be" \
-    "INSERT OR REPLACE INTO versions SELECT name, version, 'x', hash, fingerprint, created, state FROM versions WHERE name = 'nic-vf' AND version = 2"
+    "INSERT OR REPLACE INTO versions SELECT name, version, 'x', hash, fingerprint, created, state, origin FROM versions WHERE name = 'nic-vf' AND version = 2"
 sq 'SELECT name, version, hash, fingerprint, state, created, layout FROM versions ORDER BY name, version' >"$TMP/rows2"
 sq 'SELECT * FROM audit ORDER BY id' >"$TMP/audit2"
 check "SQL attempts changed no version" cmp -s "$TMP/rows1" "$TMP/rows2"

@@ -673,6 +673,15 @@ def header_value(headers, name):
     return None
 
 
+def content_hash(text):
+    """The content hash of layout text: a resolved layout's binding
+    section (the last section) is not covered by it."""
+    i = text.find("\nbinding\n")
+    if i >= 0:
+        text = text[:i].rstrip("\n") + "\n"
+    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+
+
 def check_record(spec, schemas, rec, titles, rep):
     method = str(rec.get("method", "")).upper()
     full = str(rec.get("path", ""))
@@ -813,11 +822,15 @@ def check_record(spec, schemas, rec, titles, rep):
                     and etag != '"%s"' % doc["hash"]:
                 bad("ETag %s is not the quoted hash %s" % (etag, doc["hash"]))
             if mtype == "text/x-vpci-layout" and status == 200 and not is_head:
-                h = "sha256:" + hashlib.sha256(body.encode()).hexdigest()
+                h = content_hash(body)
                 if etag != '"%s"' % h:
                     bad("ETag %s is not the hash of the text (%s)" % (etag, h))
         loc = header_value(headers, "location")
-        if loc is not None and isinstance(doc, dict) and "version" in doc:
+        if loc is not None and isinstance(doc, dict) and "id" in doc:
+            if loc != "/v1/attachments/%s" % doc.get("id"):
+                bad("Location %s, the body is attachment %s"
+                    % (loc, doc.get("id")))
+        elif loc is not None and isinstance(doc, dict) and "version" in doc:
             want = "/v1/instance-types/%s/versions/%s" % (doc.get("name"),
                                                           doc.get("version"))
             if loc != want:
@@ -826,7 +839,7 @@ def check_record(spec, schemas, rec, titles, rep):
     # Content hash of a version with its layout
     if isinstance(doc, dict) and isinstance(doc.get("layout"), str) \
             and isinstance(doc.get("hash"), str):
-        h = "sha256:" + hashlib.sha256(doc["layout"].encode()).hexdigest()
+        h = content_hash(doc["layout"])
         if h != doc["hash"]:
             bad("hash %s is not the hash of layout (%s)" % (doc["hash"], h))
 

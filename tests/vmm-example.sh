@@ -74,8 +74,9 @@ else
             *"-I$dest/"*"-L$dest/"*) ok ;;
             *) not_ok "pkg-config points outside the installed copy: $flags" ;;
             esac
+            # A sanitizer build's library needs its runtime linked first.
             # shellcheck disable=SC2086 # flags are words
-            if "$CC" -std=c11 -Wall -Wextra -Werror -o "$TMP/vmm-emulate" \
+            if "$CC" ${SAN_CFLAGS:-} -std=c11 -Wall -Wextra -Werror -o "$TMP/vmm-emulate" \
                 "$EX/vmm-emulate.c" $flags >"$TMP/cc.log" 2>&1; then
                 ok
                 LD_LIBRARY_PATH=$libdir transcript_is_expected \
