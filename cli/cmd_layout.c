@@ -377,6 +377,16 @@ static void layout_help(FILE *f)
           f);
 }
 
+/* "--help" or "-h" among a verb's arguments (a file with such a name is
+ * "./-h"). */
+static bool wants_help(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
+            return true;
+    return false;
+}
+
 int vpcictl_cmd_layout(int argc, char **argv)
 {
     if (argc < 2)
@@ -384,7 +394,8 @@ int vpcictl_cmd_layout(int argc, char **argv)
     const char *verb = argv[1];
     argc--;
     argv++;
-    if (!strcmp(verb, "--help") || !strcmp(verb, "-h")) {
+    if (!strcmp(verb, "--help") || !strcmp(verb, "-h") ||
+        wants_help(argc, argv)) {
         layout_help(stdout);
         return EXIT_OK;
     }

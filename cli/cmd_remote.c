@@ -1496,8 +1496,8 @@ static int cmd_incoming(struct vpcictl_client *c,
                         const struct attach_opts *ao, const char *file)
 {
     long long ttl;
-    if (ao->ttl && !parse_int(ao->ttl, INT32_MIN, INT32_MAX, &ttl))
-        return usage_error("--ttl takes a number of seconds");
+    if (ao->ttl && !parse_int(ao->ttl, 1, 3600, &ttl))
+        return usage_error("--ttl takes a number of seconds from 1 to 3600");
     json_auto_t *body = NULL;
     int rc = layout_body(file, &body);
     if (rc != EXIT_OK)
