@@ -413,6 +413,45 @@ check "--help lists types publish" grep -q 'types publish NAME FILE' "$TMP/out"
 check "--help lists types deprecate" grep -q 'types deprecate NAME@N' "$TMP/out"
 run types --help
 expect_eq "types --help exits 0" 0 "$rc"
+check "--help lists compat" grep -q '^  compat NAME\[@N\] \[BDF\.\.\.\]' "$TMP/out"
+check "--help lists attach" grep -q '^  attach VM NAME\[@N\] \[--device BDF\] \[--numa N\] \[--request-id ID\]$' "$TMP/out"
+check "--help lists detach and attachments" sh -c "grep -q '^  detach ID ' '$TMP/out' && grep -q '^  attachments \[ID | --vm VM\]' '$TMP/out'"
+check "--help lists migrate" sh -c "grep -q '^  migrate precheck FILE ' '$TMP/out' && grep -q '^  migrate incoming FILE --vm VM' '$TMP/out'"
+
+# the attachment verbs over both transports (this daemon has no runtime
+# directory of its own: nothing is attached here, tests/daemon-compat.sh
+# and tests/daemon-migrate.sh do that)
+run $U attachments
+expect_eq "attachments on an empty store" "0|ID VM DEVICE TYPE STATE PATH" \
+    "$rc|$(tr -s ' ' <"$TMP/out")"
+run $H -o json attachments --vm vm1
+expect_eq "-o json attachments --vm over TCP" '0|{"attachments":[]}' \
+    "$rc|$(jq -c . "$TMP/out" 2>&1)"
+run $U compat nic-vf 0000:3c:10.2 0000:00:1f.0
+cp "$TMP/out" "$TMP/unix.out"
+expect_eq "compat: exit 0, the VF fits" "0|0000:3c:10.2 ok" \
+    "$rc|$(sed -n 2p "$TMP/out" | tr -s ' ' | cut -d' ' -f1,2)"
+run $H compat nic-vf 0000:3c:10.2 0000:00:1f.0
+expect_eq "compat over TCP: the same table" "0|$(cat "$TMP/unix.out")" \
+    "$rc|$(cat "$TMP/out")"
+run $H compat nic-vf 0000:00:1f.0
+expect_eq "compat, nothing fits: exit 1" "1|0000:00:1f.0 no 0" \
+    "$rc|$(sed -n 2p "$TMP/out" | tr -s ' ' | cut -d' ' -f1-3)"
+run $H detach 00000000-0000-4000-8000-000000000000
+expect_eq "detach of an unknown id over TCP: exit 1" 1 "$rc"
+check "detach of an unknown id: attachment-not-found" \
+    grep -q '^vpcictl: .* (attachment-not-found)$' "$TMP/err"
+run $U migrate precheck "$TMP/vf.vpci"
+expect_eq "migrate precheck of an unresolved layout: exit 1" 1 "$rc"
+check "migrate precheck of an unresolved layout: not-resolved" \
+    grep -q '^vpcictl: .* (not-resolved)$' "$TMP/err"
+for args in "migrate" "migrate frob x" "migrate commit" "migrate incoming $TMP/vf.vpci" \
+    "migrate precheck $TMP/vf.vpci --ttl 3" "attach vm1 nic-vf --ttl 3" \
+    "types show nic-vf --vm x"; do
+    # shellcheck disable=SC2086
+    run $U $args
+    expect_eq "usage: vpcictl $args exits 2" 2 "$rc"
+done
 
 # the daemon stops cleanly
 kill -TERM "$dpid"

@@ -355,3 +355,97 @@ layout_hash() {
 layout_fingerprint() {
     "$VPCICTL" layout hash "$1" | sed -n 's/^fingerprint //p'
 }
+
+# ------------------------------------------------------------ attachments
+# publish_type NAME FILE: create instance type NAME from FILE (version 1),
+# or publish FILE as its next version when NAME exists.  STATUS and the
+# version object as api sets them.
+publish_type() {
+    type_body "$1" "$2" >"$TMP/publish.json"
+    post_json /v1/instance-types "$TMP/publish.json"
+    if [ "$STATUS" = 409 ] && [ "$(jb .code)" = type-exists ]; then
+        version_body "$2" >"$TMP/publish.json"
+        post_json "/v1/instance-types/$1/versions" "$TMP/publish.json"
+    fi
+}
+
+# attach_body VM TYPE [JQ OBJECT]: the JSON of POST /v1/attachments, with
+# the members of the optional jq object expression added (e.g.
+# '{device: "0000:3c:10.0", request_id: "r1"}').
+attach_body() {
+    jq -n -c --arg vm "$1" --arg t "$2" "{vm: \$vm, instance_type: \$t} + (${3:-{\}})"
+}
+
+# concurrent_posts N PATH DIR: N clients POST DIR/I.req (I = 1..N) to PATH
+# at once on the unix socket; each answer's status in DIR/I.status (000
+# when none came) and body in DIR/I.body.  Waits for all of them.
+concurrent_posts() {
+    _cn=$1
+    _cpids=
+    _ci=1
+    while [ "$_ci" -le "$_cn" ]; do
+        curl -sS -m "$API_TIMEOUT" --unix-socket "$SOCK" -X POST \
+            -H 'Content-Type: application/json' --data-binary "@$3/$_ci.req" \
+            -o "$3/$_ci.body" -w '%{http_code}\n' "http://localhost$2" \
+            >"$3/$_ci.status" 2>"$3/$_ci.err" &
+        _cpids="$_cpids $!"
+        _ci=$((_ci + 1))
+    done
+    for _p in $_cpids; do
+        wait "$_p"
+    done
+    _ci=1
+    while [ "$_ci" -le "$_cn" ]; do
+        [ -s "$3/$_ci.status" ] || echo 000 >"$3/$_ci.status"
+        _ci=$((_ci + 1))
+    done
+}
+
+# dump_move_cap DUMP FROM TO LEN: the lspci dump (its first device) with
+# the standard capability of LEN bytes at FROM moved to TO, the chain
+# pointing at it re-linked: the same function with the capability at
+# another offset.  Offsets in hex without 0x.
+dump_move_cap() {
+    awk -v from="$2" -v to="$3" -v len="$4" '
+        function hex(s,    i, v) {
+            v = 0
+            for (i = 1; i <= length(s); i++)
+                v = v * 16 + index("0123456789abcdef", substr(tolower(s), i, 1)) - 1
+            return v
+        }
+        function devline() {
+            return $0 ~ /^([0-9a-fA-F]{4}:)?[0-9a-fA-F][0-9a-fA-F]:[0-9a-fA-F][0-9a-fA-F]\.[0-7]( |$)/
+        }
+        NR == FNR {
+            if (devline()) dev++
+            if (dev == 1 && /^[0-9a-f][0-9a-f][0-9a-f]?: /) {
+                off = hex(substr($1, 1, length($1) - 1))
+                for (i = 2; i <= 17; i++) b[off + i - 2] = tolower($i)
+            }
+            next
+        }
+        FNR == 1 {
+            f = hex(from); t = hex(to)
+            prev = 52; p = hex(b[52]); n = 0
+            while (p != f && p != 0 && n < 48) { prev = p + 1; p = hex(b[p + 1]); n++ }
+            if (p != f) { print "dump_move_cap: no capability at " from > "/dev/stderr"; exit 1 }
+            for (k = 0; k < len; k++) nb[f + k] = "00"
+            for (k = 0; k < len; k++) nb[t + k] = b[f + k]
+            nb[prev] = sprintf("%02x", t)
+            dev = 0
+        }
+        {
+            if (devline()) dev++
+            if (dev == 1 && /^[0-9a-f][0-9a-f][0-9a-f]?: /) {
+                off = hex(substr($1, 1, length($1) - 1))
+                line = $1
+                for (i = 2; i <= 17; i++) {
+                    o = off + i - 2
+                    line = line " " ((o in nb) ? nb[o] : $i)
+                }
+                print line
+            } else {
+                print
+            }
+        }' "$1" "$1"
+}
