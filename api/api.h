@@ -99,6 +99,10 @@ const char *api_header(const struct api_request *rq, const char *name);
 
 /* ------------------------------------------------------------ compat.c */
 
+/* Reply 400 bad-field naming member name: "\"NAME\" WHY". */
+void api_bad_field(const struct api_request *rq, struct api_reply *out,
+                   const char *name, const char *why);
+
 /*
  * Typed request bodies (members that are not all strings): parse the body
  * as a JSON object with the limits of api_body_fields whose members are

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* The shared readers of request bodies, query strings and headers. */
 #include <microhttpd.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "api.h"
@@ -45,19 +46,19 @@ static bool has_control(const char *s, size_t len)
     return false;
 }
 
-int api_body_fields(const struct api_request *rq, struct api_reply *out,
-                    const struct api_field *fields, size_t n, json_t **ret_root,
-                    const char **values, size_t *lens)
+/* The body as a JSON object within the depth and size limits; replies
+ * bad-json and returns NULL otherwise. */
+static json_t *load_object(const struct api_request *rq, struct api_reply *out)
 {
     if (!rq->body || rq->body_len == 0) {
         api_reply_problem(out, rq, PROB_BAD_JSON, NULL,
                           "the request needs a JSON object body");
-        return -1;
+        return NULL;
     }
     if (json_depth(rq->body, rq->body_len) > API_JSON_DEPTH_MAX) {
         api_reply_problem(out, rq, PROB_BAD_JSON, NULL,
                           "JSON nested deeper than %d", API_JSON_DEPTH_MAX);
-        return -1;
+        return NULL;
     }
     json_error_t jerr;
     json_t *root =
@@ -65,20 +66,30 @@ int api_body_fields(const struct api_request *rq, struct api_reply *out,
     if (!root) {
         api_reply_problem(out, rq, PROB_BAD_JSON, NULL, "line %d column %d: %s",
                           jerr.line, jerr.column, jerr.text);
-        return -1;
+        return NULL;
     }
     if (!json_is_object(root)) {
         json_decref(root);
         api_reply_problem(out, rq, PROB_BAD_JSON, NULL,
                           "the body must be a JSON object");
-        return -1;
+        return NULL;
     }
     if (json_object_size(root) > API_JSON_KEYS_MAX) {
         json_decref(root);
         api_reply_problem(out, rq, PROB_BAD_JSON, NULL, "more than %d members",
                           API_JSON_KEYS_MAX);
-        return -1;
+        return NULL;
     }
+    return root;
+}
+
+int api_body_fields(const struct api_request *rq, struct api_reply *out,
+                    const struct api_field *fields, size_t n, json_t **ret_root,
+                    const char **values, size_t *lens)
+{
+    json_t *root = load_object(rq, out);
+    if (!root)
+        return -1;
     const char *key;
     json_t *val;
     json_object_foreach(root, key, val)
@@ -196,4 +207,89 @@ const char *api_query(const struct api_request *rq, const char *name)
 const char *api_header(const struct api_request *rq, const char *name)
 {
     return MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND, name);
+}
+
+void api_bad_field(const struct api_request *rq, struct api_reply *out,
+                   const char *name, const char *why)
+{
+    api_reply_problem(out, rq, PROB_BAD_FIELD,
+                      json_pack("{s:o}", "field", api_json_text(name)),
+                      "\"%.64s\" %s", name, why);
+}
+
+int api_body_object(const struct api_request *rq, struct api_reply *out,
+                    const char *const *names, json_t **ret_root)
+{
+    json_t *root = load_object(rq, out);
+    if (!root)
+        return -1;
+    const char *key;
+    json_t *val;
+    json_object_foreach(root, key, val)
+    {
+        size_t i;
+        for (i = 0; names[i] && strcmp(names[i], key); i++)
+            ;
+        if (!names[i]) {
+            api_bad_field(rq, out, key, "is not a member of this body");
+            json_decref(root);
+            return -1;
+        }
+    }
+    *ret_root = root;
+    return 0;
+}
+
+int api_member_string(const struct api_request *rq, struct api_reply *out,
+                      json_t *root, const char *name, bool required, size_t max,
+                      enum api_problem large, bool text, const char **ret)
+{
+    json_t *v = json_object_get(root, name);
+    *ret = NULL;
+    if (!v) {
+        if (!required)
+            return 0;
+        api_bad_field(rq, out, name, "is required");
+        return -1;
+    }
+    if (!json_is_string(v)) {
+        api_bad_field(rq, out, name, "must be a string");
+        return -1;
+    }
+    size_t len = json_string_length(v);
+    const char *s = json_string_value(v);
+    if (len > max) {
+        api_reply_problem(out, rq, large, json_pack("{s:s}", "field", name),
+                          "\"%s\" is longer than %zu bytes", name, max);
+        return -1;
+    }
+    if (strlen(s) != len) {
+        api_bad_field(rq, out, name, "must not hold NUL characters");
+        return -1;
+    }
+    if (text && has_control(s, len)) {
+        api_bad_field(rq, out, name, "must not hold control characters");
+        return -1;
+    }
+    *ret = s;
+    return 0;
+}
+
+int api_member_int(const struct api_request *rq, struct api_reply *out,
+                   json_t *root, const char *name, long long min, long long max,
+                   long long *ret)
+{
+    json_t *v = json_object_get(root, name);
+    if (!v)
+        return 0;
+    if (!json_is_integer(v) || json_integer_value(v) < min ||
+        json_integer_value(v) > max) {
+        char why[96];
+        snprintf(why, sizeof(why), "must be an integer from %lld to %lld", min,
+                 max);
+        api_bad_field(rq, out, name, why);
+        return -1;
+    }
+    *ret = json_integer_value(v);
+    return 0;
 }

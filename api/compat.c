@@ -15,191 +15,7 @@
 #include "facts.h"
 #include "service.h"
 
-/* ------------------------------------------------------------ typed bodies */
-
-/* As body.c: nesting depth counted before jansson sees the text. */
-static int json_depth(const char *s, size_t len)
-{
-    int depth = 0, max = 0;
-    bool in_str = false;
-    for (size_t i = 0; i < len; i++) {
-        char c = s[i];
-        if (in_str) {
-            if (c == '\\')
-                i++;
-            else if (c == '"')
-                in_str = false;
-        } else if (c == '"') {
-            in_str = true;
-        } else if (c == '{' || c == '[') {
-            if (++depth > max)
-                max = depth;
-        } else if (c == '}' || c == ']') {
-            depth--;
-        }
-    }
-    return max;
-}
-
-/* C0, DEL and C1 controls in valid UTF-8. */
-static bool has_control(const char *s, size_t len)
-{
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c < 0x20 || c == 0x7f)
-            return true;
-        if (c == 0xc2 && i + 1 < len && (unsigned char)s[i + 1] >= 0x80 &&
-            (unsigned char)s[i + 1] <= 0x9f)
-            return true;
-    }
-    return false;
-}
-
-static void bad_field(const struct api_request *rq, struct api_reply *out,
-                      const char *name, const char *why)
-{
-    api_reply_problem(out, rq, PROB_BAD_FIELD,
-                      json_pack("{s:o}", "field", api_json_text(name)),
-                      "\"%.64s\" %s", name, why);
-}
-
-int api_body_object(const struct api_request *rq, struct api_reply *out,
-                    const char *const *names, json_t **ret_root)
-{
-    if (!rq->body || rq->body_len == 0) {
-        api_reply_problem(out, rq, PROB_BAD_JSON, NULL,
-                          "the request needs a JSON object body");
-        return -1;
-    }
-    if (json_depth(rq->body, rq->body_len) > API_JSON_DEPTH_MAX) {
-        api_reply_problem(out, rq, PROB_BAD_JSON, NULL,
-                          "JSON nested deeper than %d", API_JSON_DEPTH_MAX);
-        return -1;
-    }
-    json_error_t jerr;
-    json_t *root =
-        json_loadb(rq->body, rq->body_len, JSON_REJECT_DUPLICATES, &jerr);
-    if (!root) {
-        api_reply_problem(out, rq, PROB_BAD_JSON, NULL, "line %d column %d: %s",
-                          jerr.line, jerr.column, jerr.text);
-        return -1;
-    }
-    if (!json_is_object(root)) {
-        json_decref(root);
-        api_reply_problem(out, rq, PROB_BAD_JSON, NULL,
-                          "the body must be a JSON object");
-        return -1;
-    }
-    if (json_object_size(root) > API_JSON_KEYS_MAX) {
-        json_decref(root);
-        api_reply_problem(out, rq, PROB_BAD_JSON, NULL, "more than %d members",
-                          API_JSON_KEYS_MAX);
-        return -1;
-    }
-    const char *key;
-    json_t *val;
-    json_object_foreach(root, key, val)
-    {
-        size_t i;
-        for (i = 0; names[i] && strcmp(names[i], key); i++)
-            ;
-        if (!names[i]) {
-            bad_field(rq, out, key, "is not a member of this body");
-            json_decref(root);
-            return -1;
-        }
-    }
-    *ret_root = root;
-    return 0;
-}
-
-int api_member_string(const struct api_request *rq, struct api_reply *out,
-                      json_t *root, const char *name, bool required, size_t max,
-                      enum api_problem large, bool text, const char **ret)
-{
-    json_t *v = json_object_get(root, name);
-    *ret = NULL;
-    if (!v) {
-        if (!required)
-            return 0;
-        bad_field(rq, out, name, "is required");
-        return -1;
-    }
-    if (!json_is_string(v)) {
-        bad_field(rq, out, name, "must be a string");
-        return -1;
-    }
-    size_t len = json_string_length(v);
-    const char *s = json_string_value(v);
-    if (len > max) {
-        api_reply_problem(out, rq, large, json_pack("{s:s}", "field", name),
-                          "\"%s\" is longer than %zu bytes", name, max);
-        return -1;
-    }
-    if (strlen(s) != len) {
-        bad_field(rq, out, name, "must not hold NUL characters");
-        return -1;
-    }
-    if (text && has_control(s, len)) {
-        bad_field(rq, out, name, "must not hold control characters");
-        return -1;
-    }
-    *ret = s;
-    return 0;
-}
-
-int api_member_int(const struct api_request *rq, struct api_reply *out,
-                   json_t *root, const char *name, long long min, long long max,
-                   long long *ret)
-{
-    json_t *v = json_object_get(root, name);
-    if (!v)
-        return 0;
-    if (!json_is_integer(v) || json_integer_value(v) < min ||
-        json_integer_value(v) > max) {
-        char why[96];
-        snprintf(why, sizeof(why), "must be an integer from %lld to %lld", min,
-                 max);
-        bad_field(rq, out, name, why);
-        return -1;
-    }
-    *ret = json_integer_value(v);
-    return 0;
-}
-
 /* ------------------------------------------------------------ names */
-
-bool api_bdf_canonical(const char *s, char *out, size_t len)
-{
-    /* The form sysfs and lspci print (see devices.c): DDDD:BB:DD.F with
-     * a domain above 0xffff written without leading zero, or BB:DD.F. */
-    size_t n = strlen(s), dom = n > 7 ? n - 8 : 0;
-    if (n != 7 && (n < 12 || n > 16))
-        return false;
-    if (dom && (s[dom] != ':' || (dom > 4 && s[0] == '0')))
-        return false;
-    const char *t = s + (dom ? dom + 1 : 0);
-    for (size_t i = 0; i < dom; i++)
-        if (!isxdigit((unsigned char)s[i]))
-            return false;
-    if (!(isxdigit((unsigned char)t[0]) && isxdigit((unsigned char)t[1]) &&
-          t[2] == ':' && isxdigit((unsigned char)t[3]) &&
-          isxdigit((unsigned char)t[4]) && t[5] == '.' && t[6] >= '0' &&
-          t[6] <= '7'))
-        return false;
-    unsigned d = 0, b, sl, fn;
-    for (size_t i = 0; i < dom; i++)
-        d = d << 4 | (unsigned)(isdigit((unsigned char)s[i])
-                                    ? s[i] - '0'
-                                    : tolower((unsigned char)s[i]) - 'a' + 10);
-    b = (unsigned)strtoul((char[]){t[0], t[1], 0}, NULL, 16);
-    sl = (unsigned)strtoul((char[]){t[3], t[4], 0}, NULL, 16);
-    fn = (unsigned)(t[6] - '0');
-    if (sl > 0x1f)
-        return false;
-    int w = snprintf(out, len, "%04x:%02x:%02x.%x", d, b, sl, fn);
-    return w > 0 && (size_t)w < len;
-}
 
 int api_bdf_cmp(const char *a, const char *b)
 {
@@ -528,8 +344,8 @@ void api_compat_post(struct api_request *rq, struct api_reply *out)
     json_t *devs = json_object_get(root, "devices");
     if (devs) {
         if (!json_is_array(devs) || json_array_size(devs) > API_DEVICES_MAX) {
-            bad_field(rq, out, "devices",
-                      "must be an array of at most 1024 PCI addresses");
+            api_bad_field(rq, out, "devices",
+                          "must be an array of at most 1024 PCI addresses");
             goto out;
         }
         bdfs = calloc(json_array_size(devs) + 1, sizeof(*bdfs));
@@ -544,9 +360,9 @@ void api_compat_post(struct api_request *rq, struct api_reply *out)
             char bdf[20];
             if (!json_is_string(d) ||
                 !api_bdf_canonical(json_string_value(d), bdf, sizeof(bdf))) {
-                bad_field(rq, out, "devices",
-                          "holds something that is not a PCI address "
-                          "(DDDD:BB:DD.F or BB:DD.F)");
+                api_bad_field(rq, out, "devices",
+                              "holds something that is not a PCI address "
+                              "(DDDD:BB:DD.F or BB:DD.F)");
                 goto out;
             }
             size_t k;

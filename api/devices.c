@@ -46,6 +46,15 @@ static bool bdf_well_formed(const char *s)
            t[6] <= '7';
 }
 
+bool api_bdf_canonical(const char *s, char *out, size_t len)
+{
+    unsigned d, b, sl, fn;
+    if (!bdf_well_formed(s) || vpcid_bdf_parse(s, &d, &b, &sl, &fn) < 0)
+        return false;
+    int w = snprintf(out, len, "%04x:%02x:%02x.%x", d, b, sl, fn);
+    return w > 0 && (size_t)w < len;
+}
+
 static int parse_id(const char *s)
 {
     if (!strncasecmp(s, "0x", 2))
@@ -94,13 +103,11 @@ static int parse_filter(const struct api_request *rq, struct api_reply *out,
         f->driver = v;
     }
     if ((v = api_query(rq, "pf"))) {
-        unsigned d, b, s, fn;
-        if (!bdf_well_formed(v) || vpcid_bdf_parse(v, &d, &b, &s, &fn) < 0) {
+        if (!api_bdf_canonical(v, f->pf, sizeof(f->pf))) {
             api_reply_problem(out, rq, PROB_BAD_QUERY, NULL,
                               "pf wants a PCI address (DDDD:BB:DD.F)");
             return -1;
         }
-        snprintf(f->pf, sizeof(f->pf), "%04x:%02x:%02x.%x", d, b, s, fn);
     }
     if ((v = api_query(rq, "vfio"))) {
         if (!strcmp(v, "true"))
@@ -192,20 +199,17 @@ static const struct inv_func *find_func(const struct api_request *rq,
                                         struct api_reply *out,
                                         const struct snapshot *s)
 {
-    unsigned d, b, sl, fn;
-    if (rq->param_bad[0] || !bdf_well_formed(rq->param[0]) ||
-        vpcid_bdf_parse(rq->param[0], &d, &b, &sl, &fn) < 0) {
+    char bdf[INV_BDF_LEN];
+    if (rq->param_bad[0] ||
+        !api_bdf_canonical(rq->param[0], bdf, sizeof(bdf))) {
         api_reply_problem(out, rq, PROB_BAD_BDF, NULL,
                           "a PCI address is DDDD:BB:DD.F or BB:DD.F (hex)");
         return NULL;
     }
-    char bdf[INV_BDF_LEN];
-    snprintf(bdf, sizeof(bdf), "%04x:%02x:%02x.%x", d, b, sl, fn);
     const struct inv_func *f = vpcid_inventory_find(s->host, bdf);
     if (!f)
         api_reply_problem(out, rq, PROB_DEVICE_NOT_FOUND, NULL,
-                          "no PCI function %04x:%02x:%02x.%x in the last scan",
-                          d, b, sl, fn);
+                          "no PCI function %s in the last scan", bdf);
     return f;
 }
 
