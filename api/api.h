@@ -99,6 +99,11 @@ const char *api_header(const struct api_request *rq, const char *name);
 
 /* ------------------------------------------------------------ compat.c */
 
+/* A vm name and an optional request id ([A-Za-z0-9][A-Za-z0-9._-]{0,127});
+ * replies bad-field naming the member and returns -1 if one is not. */
+int api_vm_check(const struct api_request *rq, struct api_reply *out,
+                 const char *vm, const char *request_id);
+
 /* Reply 400 bad-field naming member name: "\"NAME\" WHY". */
 void api_bad_field(const struct api_request *rq, struct api_reply *out,
                    const char *name, const char *why);

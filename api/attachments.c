@@ -225,6 +225,25 @@ void api_attach_place(const struct api_request *rq, struct api_reply *out,
 
 /* ------------------------------------------------------------ handlers */
 
+int api_vm_check(const struct api_request *rq, struct api_reply *out,
+                 const char *vm, const char *request_id)
+{
+    if (!store_vm_valid(vm)) {
+        api_reply_problem(out, rq, PROB_BAD_FIELD,
+                          json_pack("{s:s}", "field", "vm"),
+                          "a vm name matches [A-Za-z0-9][A-Za-z0-9._-]{0,127}");
+        return -1;
+    }
+    if (request_id && !store_vm_valid(request_id)) {
+        api_reply_problem(out, rq, PROB_BAD_FIELD,
+                          json_pack("{s:s}", "field", "request_id"),
+                          "a request id matches "
+                          "[A-Za-z0-9][A-Za-z0-9._-]{0,127}");
+        return -1;
+    }
+    return 0;
+}
+
 void api_attachments_create(struct api_request *rq, struct api_reply *out)
 {
     static const char *const allowed[] = {NULL};
@@ -249,19 +268,8 @@ void api_attachments_create(struct api_request *rq, struct api_reply *out)
         api_member_string(rq, out, root, "request_id", false, 256,
                           PROB_BAD_FIELD, true, &request_id) < 0)
         goto out;
-    if (!store_vm_valid(vm)) {
-        api_reply_problem(out, rq, PROB_BAD_FIELD,
-                          json_pack("{s:s}", "field", "vm"),
-                          "a vm name matches [A-Za-z0-9][A-Za-z0-9._-]{0,127}");
+    if (api_vm_check(rq, out, vm, request_id) < 0)
         goto out;
-    }
-    if (request_id && !store_vm_valid(request_id)) {
-        api_reply_problem(out, rq, PROB_BAD_FIELD,
-                          json_pack("{s:s}", "field", "request_id"),
-                          "a request id matches "
-                          "[A-Za-z0-9][A-Za-z0-9._-]{0,127}");
-        goto out;
-    }
     if (!store_name_valid(name)) {
         api_reply_problem(out, rq, PROB_BAD_NAME, NULL,
                           "a name matches [a-z0-9][a-z0-9._-]{0,62}");

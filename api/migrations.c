@@ -181,19 +181,8 @@ void api_migrations_incoming(struct api_request *rq, struct api_reply *out)
                           PROB_BAD_FIELD, true, &request_id) < 0 ||
         api_member_int(rq, out, root, "ttl", 1, API_TTL_MAX, &ttl) < 0)
         goto out;
-    if (!store_vm_valid(vm)) {
-        api_reply_problem(out, rq, PROB_BAD_FIELD,
-                          json_pack("{s:s}", "field", "vm"),
-                          "a vm name matches [A-Za-z0-9][A-Za-z0-9._-]{0,127}");
+    if (api_vm_check(rq, out, vm, request_id) < 0)
         goto out;
-    }
-    if (request_id && !store_vm_valid(request_id)) {
-        api_reply_problem(out, rq, PROB_BAD_FIELD,
-                          json_pack("{s:s}", "field", "request_id"),
-                          "a request id matches "
-                          "[A-Za-z0-9][A-Za-z0-9._-]{0,127}");
-        goto out;
-    }
     const struct service_type *type;
     struct store *st;
     struct api_eval ev;
