@@ -226,6 +226,15 @@ static void table_addf(struct table *t, const char *fmt, ...)
     t->cells[t->n++] = s;
 }
 
+/* Start a table with these column titles (NULL-terminated). */
+static void table_head(struct table *t, const char *const *cols)
+{
+    for (t->ncols = 0; cols[t->ncols]; t->ncols++)
+        ;
+    for (size_t i = 0; i < t->ncols; i++)
+        table_addf(t, "%s", cols[i]);
+}
+
 static size_t text_width(const char *s)
 {
     size_t w = 0;
@@ -441,15 +450,10 @@ static int devices_table(const struct vpcictl_client *c, const json_t *root)
     const json_t *devs = json_object_get(root, "devices");
     if (!json_is_array(devs))
         return bad_answer(c, "no \"devices\" array");
-    struct table t = {.ncols = 8};
-    table_addf(&t, "BDF");
-    table_addf(&t, "VENDOR:DEVICE");
-    table_addf(&t, "CLASS");
-    table_addf(&t, "DRIVER");
-    table_addf(&t, "IOMMU");
-    table_addf(&t, "NUMA");
-    table_addf(&t, "PF");
-    table_addf(&t, "NAME");
+    struct table t = {0};
+    table_head(&t,
+               (const char *const[]){"BDF", "VENDOR:DEVICE", "CLASS", "DRIVER",
+                                     "IOMMU", "NUMA", "PF", "NAME", NULL});
     size_t i;
     const json_t *d;
     json_array_foreach(devs, i, d)
@@ -685,11 +689,9 @@ static int types_table(const struct vpcictl_client *c, const json_t *root)
     const json_t *types = json_object_get(root, "instance_types");
     if (!json_is_array(types))
         return bad_answer(c, "no \"instance_types\" array");
-    struct table t = {.ncols = 4};
-    table_addf(&t, "NAME");
-    table_addf(&t, "LATEST");
-    table_addf(&t, "CREATED");
-    table_addf(&t, "DESCRIPTION");
+    struct table t = {0};
+    table_head(&t, (const char *const[]){"NAME", "LATEST", "CREATED",
+                                         "DESCRIPTION", NULL});
     size_t i;
     const json_t *ty;
     json_array_foreach(types, i, ty)
@@ -728,11 +730,9 @@ static int type_detail(const struct vpcictl_client *c, const json_t *ty)
     else
         kv("Latest:", "-");
     putchar('\n');
-    struct table t = {.ncols = 4};
-    table_addf(&t, "VERSION");
-    table_addf(&t, "STATE");
-    table_addf(&t, "CREATED");
-    table_addf(&t, "HASH");
+    struct table t = {0};
+    table_head(
+        &t, (const char *const[]){"VERSION", "STATE", "CREATED", "HASH", NULL});
     size_t i;
     const json_t *vo;
     json_array_foreach(versions, i, vo)
@@ -1086,11 +1086,9 @@ static int results_table(const struct vpcictl_client *c, const json_t *results,
 {
     if (!json_is_array(results))
         return bad_answer(c, "no \"results\" array");
-    struct table t = {.ncols = 4};
-    table_addf(&t, "DEVICE");
-    table_addf(&t, "VERDICT");
-    table_addf(&t, "SCORE");
-    table_addf(&t, "REASONS");
+    struct table t = {0};
+    table_head(&t, (const char *const[]){"DEVICE", "VERDICT", "SCORE",
+                                         "REASONS", NULL});
     size_t i, nok = 0;
     const json_t *res;
     json_array_foreach(results, i, res)
@@ -1222,13 +1220,9 @@ static int parse_attachment(const struct vpcictl_client *c, const json_t *a,
 /* One row per attachment: ID VM DEVICE TYPE STATE PATH. */
 static int attachments_table(const struct vpcictl_client *c, const json_t *arr)
 {
-    struct table t = {.ncols = 6};
-    table_addf(&t, "ID");
-    table_addf(&t, "VM");
-    table_addf(&t, "DEVICE");
-    table_addf(&t, "TYPE");
-    table_addf(&t, "STATE");
-    table_addf(&t, "PATH");
+    struct table t = {0};
+    table_head(&t, (const char *const[]){"ID", "VM", "DEVICE", "TYPE", "STATE",
+                                         "PATH", NULL});
     size_t i;
     const json_t *ao;
     json_array_foreach(arr, i, ao)
