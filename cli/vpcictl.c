@@ -9,7 +9,7 @@
 
 static void usage(FILE *f)
 {
-    fputs("usage: vpcictl [--help] [--version] layout|host VERB ...\n"
+    fputs("usage: vpcictl [--help] [--version] layout|host|vmm VERB ...\n"
           "       vpcictl [--connect unix:PATH|http://HOST:PORT] "
           "[--token-file FILE]\n"
           "               [-o table|json] devices|types|compat|attach|detach|\n"
@@ -19,8 +19,14 @@ static void usage(FILE *f)
           "  layout VERB ...           offline work on vpci-layout files and "
           "lspci dumps\n"
           "                            (lint, fmt, hash, diff, render, "
-          "derive)\n"
-          "  host VERB ...             this host's PCI functions (scan)\n"
+          "derive,\n"
+          "                            common, place)\n"
+          "  host VERB ...             this host's PCI functions (scan, "
+          "snapshot)\n"
+          "  vmm qemu|libvirt FILE     QEMU -device arguments or libvirt "
+          "<hostdev> for a\n"
+          "                            resolved layout, with a fidelity "
+          "report\n"
           "\n"
           "answered by vpcid (REST API):\n",
           f);
@@ -65,13 +71,16 @@ int main(int argc, char **argv)
     const char *cmd = argv[i];
     if (vpcictl_is_remote_verb(cmd))
         return vpcictl_cmd_remote(&ro, argc - i, argv + i);
-    if (!strcmp(cmd, "layout") || !strcmp(cmd, "host")) {
+    if (!strcmp(cmd, "layout") || !strcmp(cmd, "host") ||
+        !strcmp(cmd, "vmm")) {
         if (ro.connect || ro.token_file || ro.output) {
             fprintf(stderr, "vpcictl: --connect, --token-file and -o before "
                             "the command go with the REST verbs (devices, "
                             "types, compat, attach, ...)\n");
             return EXIT_USAGE;
         }
+        if (!strcmp(cmd, "vmm"))
+            return vpcictl_cmd_vmm(argc - i, argv + i);
         return !strcmp(cmd, "layout") ? vpcictl_cmd_layout(argc - i, argv + i)
                                       : vpcictl_cmd_host(argc - i, argv + i);
     }

@@ -19,6 +19,8 @@ int vpcictl_write_file(const char *path, const char *data, size_t len);
 
 int vpcictl_cmd_layout(int argc, char **argv);
 int vpcictl_cmd_host(int argc, char **argv);
+/* vpcictl vmm qemu|libvirt RESOLVED.vpci (cmd_vmm.c). */
+int vpcictl_cmd_vmm(int argc, char **argv);
 
 /* Options of the REST verbs (devices, types, compat, attach, detach,
  * attachments, migrate), given before or after the verb.  NULL / false
@@ -40,6 +42,11 @@ int vpcictl_cmd_remote(struct vpcictl_remote_opts *o, int argc, char **argv);
 bool vpcictl_is_remote_verb(const char *verb);
 /* The REST verbs and their options, with or without a usage line. */
 void vpcictl_remote_help(FILE *f, bool usage_line);
+
+/* vpcictl compat --snapshot FILE... TYPE.vpci: offline fleet compat
+ * (cmd_fleet.c).  argv[0] is "compat"; o->output picks table or json. */
+int vpcictl_compat_offline(const struct vpcictl_remote_opts *o, int argc,
+                           char **argv);
 
 struct inv_host;
 /* Scan the host's (or a fixture tree's) PCI functions, printing host-level

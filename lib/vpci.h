@@ -533,6 +533,89 @@ int vpci_resolve(const struct vpci_layout *l, const struct vpci_host_device *d,
                  const struct vpci_bind_info *b, struct vpci_layout **ret,
                  struct vpci_error *err);
 
+/* ------------------------------------------------------------------ */
+/* Fleet: one layout for many devices, virtual capability placement    */
+/* ------------------------------------------------------------------ */
+
+/* One line of the report of vpci_layout_common(). */
+#define VPCI_COMMON_MAX_NOTES 256
+struct vpci_common_note {
+    int input;       /* 0-based index of the input concerned; -1 = all */
+    char what[48];   /* "header.device_id", "cap msix", "cap pcie.devcap",
+                        "ecap ats", "bar 2", "rom", "requires" */
+    char action[16]; /* "reduced", "dropped", "moved", "masked", "id" */
+    char message[200];
+};
+
+struct vpci_common_report {
+    size_t n;
+    size_t dropped; /* notes that did not fit */
+    struct vpci_common_note note[VPCI_COMMON_MAX_NOTES];
+};
+
+struct vpci_common_opts {
+    /* Present these IDs (the operator's --id) instead of requiring all
+     * inputs to agree on vendor and device ID. */
+    bool set_id;
+    uint16_t vendor_id, device_id;
+    /* Names of the inputs for messages (n entries), or NULL: "input N"
+     * (1-based). */
+    const char *const *names;
+};
+
+/*
+ * The layout every input can present (vpci-layout(5), FLEET LAYOUTS):
+ * identical IDs where they agree (or opts->vendor/device_id), the
+ * capabilities present on all inputs, each at one offset, numeric
+ * capability fields reduced to what all support, phys bits only where
+ * every input has them, a "requires device" line per distinct physical
+ * ID pair.  Every reduction, drop and move is a note in rep (may be
+ * NULL).  Inputs that are not one kind of device (header type, class,
+ * vendor, BAR geometry differ; device IDs differ without set_id) fail
+ * with -EINVAL and err naming the inputs and what differs.  The result
+ * validates; *ret is the caller's.
+ */
+int vpci_layout_common(const struct vpci_layout *const *in, size_t n,
+                       const struct vpci_common_opts *opts,
+                       struct vpci_layout **ret, struct vpci_common_report *rep,
+                       struct vpci_error *err);
+
+/*
+ * Mark in busy (VPCI_CFG_SPACE_EXT bytes, nonzero = taken) every byte a
+ * physical function uses: the 64-byte header, each capability of both
+ * chains as vpci_decode() finds it (its vpci_cap_length()), and every
+ * range a quirk matching the device keeps or puts a PASID at.  quirks
+ * may be NULL.  Bytes beyond dev->size are not marked.  0 or -EINVAL.
+ */
+int vpci_device_busy(const struct vpci_device *dev,
+                     const struct vpci_quirks *quirks, uint8_t *busy);
+
+struct vpci_place_opts {
+    unsigned width; /* Max PASID Width, 1..20 (0 = 20) */
+    bool exec, priv;
+    int at; /* offset, or -1 = auto */
+    /* Maps of the listed devices (vpci_device_busy), nbusy of them, and
+     * their names for messages (NULL: "device N"). */
+    const uint8_t *const *busy;
+    size_t nbusy;
+    const char *const *names;
+};
+
+/*
+ * Add a virtual PASID extended capability (ID 0x1b, version 1, 8 bytes:
+ * pasid_cap read-only with width/exec/priv, pasid_ctl writable in the
+ * enable bits the capability offers) to l at an offset free in l and in
+ * every busy map, last in the extended chain; an empty extended chain
+ * gets its "ecap 0x100 null" anchor.  auto takes 0xff8 when free (QEMU's
+ * default x-vpasid-cap-offset), else the highest free dword-aligned
+ * offset.  -EINVAL (err says what is in the way) when l has a 256-byte
+ * space, already has PASID, or the offset is taken or misaligned.
+ * *ret_off (may be NULL) gets the offset.
+ */
+int vpci_layout_place_pasid(struct vpci_layout *l,
+                            const struct vpci_place_opts *o, uint16_t *ret_off,
+                            struct vpci_error *err);
+
 #ifdef __cplusplus
 }
 #endif
