@@ -373,7 +373,21 @@ static void layout_help(FILE *f)
           "         [--slot BDF | --index N] [--quirks DIR]\n"
           "                            derive a layout from an lspci dump\n"
           "  derive [--policy identity|vfio] [--sysfs DIR] [--quirks DIR] BDF\n"
-          "                            derive a layout from a live function\n",
+          "                            derive a layout from a live function\n"
+          "  common [--policy identity|vfio] [--quirks DIR] [--id VVVV:DDDD]\n"
+          "         [-o text|json] INPUT...\n"
+          "                            the layout every input device can "
+          "present, and\n"
+          "                            what was reduced or dropped for each; "
+          "INPUT is a\n"
+          "                            layout FILE.vpci, an lspci dump "
+          "FILE[@BDF] or a\n"
+          "                            snapshot function SNAPSHOT.json@BDF\n"
+          "  place FILE --ecap pasid [--width N] [--exec] [--priv]\n"
+          "        [--at OFF|auto] [--device INPUT]... [--quirks DIR]\n"
+          "                            add a virtual capability at an offset "
+          "free on the\n"
+          "                            layout and on every listed device\n",
           f);
 }
 
@@ -411,6 +425,10 @@ int vpcictl_cmd_layout(int argc, char **argv)
         return cmd_render(argc, argv);
     if (!strcmp(verb, "derive"))
         return cmd_derive(argc, argv);
+    if (!strcmp(verb, "common"))
+        return vpcictl_layout_common(argc, argv);
+    if (!strcmp(verb, "place"))
+        return vpcictl_layout_place(argc, argv);
     fprintf(stderr, "vpcictl layout: unknown verb '%s'\n", verb);
     layout_help(stderr);
     return EXIT_USAGE;

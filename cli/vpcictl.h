@@ -19,6 +19,10 @@ int vpcictl_write_file(const char *path, const char *data, size_t len);
 
 int vpcictl_cmd_layout(int argc, char **argv);
 int vpcictl_cmd_host(int argc, char **argv);
+/* vpcictl layout common|place (cmd_common.c, cmd_place.c): argv[0] is
+ * the verb. */
+int vpcictl_layout_common(int argc, char **argv);
+int vpcictl_layout_place(int argc, char **argv);
 /* vpcictl vmm qemu|libvirt RESOLVED.vpci (cmd_vmm.c). */
 int vpcictl_cmd_vmm(int argc, char **argv);
 

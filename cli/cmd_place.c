@@ -1,0 +1,11 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* placeholder: being written */
+#include "vpcictl.h"
+
+int vpcictl_layout_place(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    fprintf(stderr, "vpcictl layout place: not built yet\n");
+    return EXIT_USAGE;
+}
