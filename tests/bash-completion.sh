@@ -51,20 +51,29 @@ VPCID_CONNECT=unix:$TMP/no-daemon.sock
 export VPCID_CONNECT
 unset VPCID_TOKEN_FILE
 
-expect_comp "layout host devices types compat attach detach attachments migrate" vpcictl ""
+expect_comp "layout host vmm devices types compat attach detach attachments migrate" vpcictl ""
 expect_comp "attach attachments" vpcictl at
 expect_comp "--help --version --connect --token-file --output" vpcictl --
 expect_comp "--help -h --version --connect --token-file -o --output" vpcictl -
 expect_comp "table json" vpcictl -o ""
 expect_comp "json" vpcictl --output j
 expect_comp "unix:/run/vpcid/vpcid.sock http://" vpcictl --connect ""
-expect_comp "lint fmt hash diff render derive" vpcictl layout ""
+expect_comp "lint fmt hash diff render derive common place" vpcictl layout ""
+expect_comp "--policy --quirks --id --output --help" vpcictl layout common --
+expect_comp "text json" vpcictl layout common -o ""
+expect_comp "--ecap --width --exec --priv --at --device --quirks --help" vpcictl layout place f.vpci --
+expect_comp "pasid" vpcictl layout place f.vpci --ecap ""
+expect_comp "auto 0xff8" vpcictl layout place f.vpci --ecap pasid --at ""
+expect_comp "qemu libvirt" vpcictl vmm ""
+expect_comp "--sysfs --dump --snapshot --output --help" vpcictl vmm qemu --
+expect_comp "text json" vpcictl vmm libvirt -o ""
 expect_comp "identity vfio" vpcictl layout derive --policy ""
 expect_comp "vfio" vpcictl layout derive -p v
 expect_comp "--policy --dump --slot --index --quirks --sysfs" vpcictl layout derive --
 expect_comp "-w" vpcictl layout fmt -
-expect_comp "scan" vpcictl host ""
+expect_comp "scan snapshot" vpcictl host ""
 expect_comp "--sysfs --output --help" vpcictl host scan --
+expect_comp "--sysfs --hostname --help" vpcictl host snapshot --
 expect_comp "show publish deprecate" vpcictl types ""
 expect_comp "--connect --token-file --output --help --description" vpcictl types publish --
 expect_comp "--connect --token-file --output --help --device --numa --request-id" vpcictl attach vm1 nic --
@@ -75,7 +84,7 @@ expect_comp "--connect --token-file --output --help --vm --ttl --request-id" vpc
 expect_comp "--connect --token-file --output --help" vpcictl migrate commit --
 # Options before the command and option arguments do not count as words.
 expect_comp "show publish deprecate" vpcictl --connect unix:/x -o json types ""
-expect_comp "scan" vpcictl host ""
+expect_comp "scan snapshot" vpcictl host ""
 expect_comp "" vpcictl attach --request-id r1 vm1 nic ""
 expect_comp "" vpcictl attach --numa ""
 # No daemon: no type names and no noise.
@@ -95,6 +104,11 @@ expect_comp "$TMP/f/sub" vpcictl host scan --sysfs "$TMP/f/"
 expect_comp "$TMP/f/sub" vpcictl layout derive --quirks "$TMP/f/"
 expect_comp "$TMP/f/a.vpci" vpcictl --token-file "$TMP/f/a"
 expect_comp "" vpcictl migrate commit ""
+expect_comp "$TMP/f/a.vpci" vpcictl layout common "$TMP/f/b.vpci" "$TMP/f/a"
+expect_comp "$TMP/f/a.vpci" vpcictl layout place "$TMP/f/b.vpci" --device "$TMP/f/a"
+expect_comp "$TMP/f/a.vpci" vpcictl vmm qemu "$TMP/f/a"
+expect_comp "$TMP/f/a.vpci" vpcictl compat --snapshot "$TMP/f/a"
+expect_comp "$TMP/f/a.vpci" vpcictl compat --snapshot "$TMP/f/b.vpci" "$TMP/f/a"
 
 # BDFs are this host's PCI functions; the word is split at ':' by bash
 # (COMP_WORDBREAKS), and what follows the last ':' is replaced.
@@ -156,6 +170,7 @@ help_all() {
     "$VPCICTL" --help
     "$VPCICTL" layout --help
     "$VPCICTL" host --help
+    "$VPCICTL" vmm --help
 }
 help_all | awk '
     function flush() { if (cmd != "" || opts != "") print (cmd == "" ? "." : cmd) "\t" opts; cmd = opts = "" }
@@ -172,7 +187,7 @@ help_all | awk '
         flush()
         s = substr($0, 3); sub(/  .*/, "", s)
         n = split(s, w, " ")
-        if (group == "" && (w[1] == "layout" || w[1] == "host")) next
+        if (group == "" && (w[1] == "layout" || w[1] == "host" || w[1] == "vmm")) next
         cmd = group == "" ? w[1] : group " " w[1]
         if (group == "" && w[2] ~ /^[a-z][a-z|]*$/) cmd = cmd " " w[2]
         take(s); next

@@ -87,6 +87,7 @@ help_all() {
     "$VPCICTL" --help
     "$VPCICTL" layout --help
     "$VPCICTL" host --help
+    "$VPCICTL" vmm --help
 }
 # Commands ("layout lint", "types show", "devices") from the help: the
 # first word of each entry's synopsis (before the two blanks that start
@@ -100,7 +101,7 @@ help_all | awk '
         sub(/  .*/, "", syn)
         split(syn, w, " ")
         if (group != "") { print group " " w[1]; next }
-        if (w[1] == "layout" || w[1] == "host") next
+        if (w[1] == "layout" || w[1] == "host" || w[1] == "vmm") next
         if (w[2] ~ /^[a-z][a-z|]*$/) {
             n = split(w[2], sub_, "|")
             for (i = 1; i <= n; i++) print w[1] " " sub_[i]
@@ -110,7 +111,8 @@ help_all | awk '
 # host verbs and the sub-verbs of types and migrate.
 sed -n '/verbs\[\] = {/,/};/p' "$cli/cmd_remote.c" |
     grep -o '"[a-z]*"' | tr -d '"' | sort -u >"$TMP/code-verbs"
-grep -ho 'strcmp(verb, "[a-z]*")' "$cli/cmd_layout.c" "$cli/cmd_host.c" |
+grep -ho 'strcmp(verb, "[a-z]*")' "$cli/cmd_layout.c" "$cli/cmd_host.c" \
+    "$cli/cmd_vmm.c" |
     sed 's/.*"\(.*\)")/\1/' | sort -u >>"$TMP/code-verbs"
 grep -o 'strcmp(sub, "[a-z]*")' "$cli/cmd_remote.c" |
     sed 's/.*"\(.*\)")/\1/' | sort -u >"$TMP/code-subs"
@@ -147,7 +149,7 @@ if command -v groff >/dev/null 2>&1; then
         for (i = 2; i <= NF; i++) {
             if ($i !~ /^[a-z]+$/) { if (cmd != "") break; continue }
             cmd = cmd == "" ? $i : cmd " " $i
-            if ($i !~ /^(layout|host|types|migrate)$/) break
+            if ($i !~ /^(layout|host|vmm|types|migrate)$/) break
         }
         if (cmd != "") print cmd
     }' "$TMP/synopsis" | sort -u >"$TMP/page-cmds"
