@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "compat_json.h"
 #include "facts.h"
 #include "service.h"
 
@@ -19,10 +20,7 @@
 
 int api_bdf_cmp(const char *a, const char *b)
 {
-    size_t la = strlen(a), lb = strlen(b);
-    if (la != lb)
-        return la < lb ? -1 : 1;
-    return strcmp(a, b);
+    return vpcid_bdf_cmp(a, b);
 }
 
 bool api_type_ref_parse(const char *s, char *name, size_t len, unsigned *ret_n)
@@ -52,42 +50,14 @@ bool api_type_ref_parse(const char *s, char *name, size_t len, unsigned *ret_n)
 static int result_cmp(const void *pa, const void *pb)
 {
     const struct api_result *a = pa, *b = pb;
-    if (a->compatible != b->compatible)
-        return a->compatible ? -1 : 1;
-    if (a->compatible && a->score != b->score)
-        return a->score > b->score ? -1 : 1;
-    return api_bdf_cmp(a->bdf, b->bdf);
+    return vpcid_compat_cmp(a->compatible, a->score, a->bdf, b->compatible,
+                            b->score, b->bdf);
 }
 
 void api_results_sort(struct api_result *r, size_t n)
 {
     if (n > 1)
         qsort(r, n, sizeof(*r), result_cmp);
-}
-
-static json_t *reason_json(const char *code, const char *message,
-                           const char *expected, const char *actual)
-{
-    return json_pack("{s:o, s:o, s:o, s:o}", "code", api_json_text(code),
-                     "message", api_json_text(message), "expected",
-                     api_json_text(expected), "actual", api_json_text(actual));
-}
-
-static json_t *result_json(const char *bdf, const struct vpci_compat *c)
-{
-    json_t *reasons = json_array();
-    for (size_t i = 0; reasons && c && i < c->nreasons; i++)
-        json_array_append_new(
-            reasons, reason_json(c->reasons[i].code, c->reasons[i].message,
-                                 c->reasons[i].expected, c->reasons[i].actual));
-    if (reasons && !c)
-        json_array_append_new(reasons,
-                              reason_json("not-present",
-                                          "no such PCI function on this host",
-                                          "present", "absent"));
-    return json_pack("{s:s, s:b, s:i, s:o}", "bdf", bdf, "compatible",
-                     c && c->compatible, "score", c ? c->score : 0, "reasons",
-                     reasons);
 }
 
 /* ------------------------------------------------------------ evaluation */
@@ -184,7 +154,7 @@ static int eval_one(struct api_eval *ev, struct api_result *res,
     snprintf(res->bdf, sizeof(res->bdf), "%s", bdf);
     res->f = f;
     if (!f) {
-        res->json = result_json(bdf, NULL);
+        res->json = vpcid_compat_result_json(bdf, NULL);
         return res->json ? 0 : -ENOMEM;
     }
     struct vpci_host_device hd;
@@ -197,7 +167,7 @@ static int eval_one(struct api_eval *ev, struct api_result *res,
     res->score = c.score;
     res->held = !c.compatible && c.nreasons == 1 && !c.dropped &&
                 !strcmp(c.reasons[0].code, "reserved");
-    res->json = result_json(bdf, &c);
+    res->json = vpcid_compat_result_json(bdf, &c);
     return res->json ? 0 : -ENOMEM;
 }
 

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "compat_json.h"
 #include "log.h"
 #include "store.h"
 
@@ -54,58 +55,9 @@ const struct api_problem_def api_problems[PROB_COUNT] = {
     [PROB_UNAVAILABLE] = {"unavailable", 503, "Service unavailable"},
 };
 
-/* Length of the valid UTF-8 sequence at s (1-4), 0 if none. */
-static size_t utf8_len(const unsigned char *s)
-{
-    if (s[0] < 0x80)
-        return 1;
-    size_t n;
-    unsigned cp;
-    if ((s[0] & 0xe0) == 0xc0) {
-        n = 2;
-        cp = s[0] & 0x1f;
-    } else if ((s[0] & 0xf0) == 0xe0) {
-        n = 3;
-        cp = s[0] & 0x0f;
-    } else if ((s[0] & 0xf8) == 0xf0) {
-        n = 4;
-        cp = s[0] & 0x07;
-    } else {
-        return 0;
-    }
-    for (size_t i = 1; i < n; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-        cp = cp << 6 | (s[i] & 0x3f);
-    }
-    static const unsigned min[5] = {0, 0, 0x80, 0x800, 0x10000};
-    if (cp < min[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-        return 0;
-    return n;
-}
-
 json_t *api_json_text(const char *s)
 {
-    size_t len = strlen(s);
-    char *copy = malloc(len + 1);
-    if (!copy)
-        return NULL;
-    size_t o = 0;
-    const unsigned char *u = (const unsigned char *)s;
-    for (size_t i = 0; i < len;) {
-        size_t n = utf8_len(u + i);
-        if (n == 0 || (n == 1 && (u[i] < 0x20 || u[i] == 0x7f))) {
-            copy[o++] = '?';
-            i++;
-        } else {
-            memcpy(copy + o, s + i, n);
-            o += n;
-            i += n;
-        }
-    }
-    json_t *j = json_stringn(copy, o);
-    free(copy);
-    return j;
+    return vpcid_json_text(s);
 }
 
 void api_reply_header(struct api_reply *out, const char *name,

@@ -1,3 +1,103 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-/* placeholder: being written */
 #include "compat_json.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Length of the valid UTF-8 sequence at s (1-4), 0 if none. */
+static size_t utf8_len(const unsigned char *s)
+{
+    if (s[0] < 0x80)
+        return 1;
+    size_t n;
+    unsigned cp;
+    if ((s[0] & 0xe0) == 0xc0) {
+        n = 2;
+        cp = s[0] & 0x1f;
+    } else if ((s[0] & 0xf0) == 0xe0) {
+        n = 3;
+        cp = s[0] & 0x0f;
+    } else if ((s[0] & 0xf8) == 0xf0) {
+        n = 4;
+        cp = s[0] & 0x07;
+    } else {
+        return 0;
+    }
+    for (size_t i = 1; i < n; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        cp = cp << 6 | (s[i] & 0x3f);
+    }
+    static const unsigned min[5] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < min[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return n;
+}
+
+json_t *vpcid_json_text(const char *s)
+{
+    size_t len = strlen(s);
+    char *copy = malloc(len + 1);
+    if (!copy)
+        return NULL;
+    size_t o = 0;
+    const unsigned char *u = (const unsigned char *)s;
+    for (size_t i = 0; i < len;) {
+        size_t n = utf8_len(u + i);
+        if (n == 0 || (n == 1 && (u[i] < 0x20 || u[i] == 0x7f))) {
+            copy[o++] = '?';
+            i++;
+        } else {
+            memcpy(copy + o, s + i, n);
+            o += n;
+            i += n;
+        }
+    }
+    json_t *j = json_stringn(copy, o);
+    free(copy);
+    return j;
+}
+
+int vpcid_bdf_cmp(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la != lb)
+        return la < lb ? -1 : 1;
+    return strcmp(a, b);
+}
+
+int vpcid_compat_cmp(bool a_compatible, int a_score, const char *a_bdf,
+                     bool b_compatible, int b_score, const char *b_bdf)
+{
+    if (a_compatible != b_compatible)
+        return a_compatible ? -1 : 1;
+    if (a_compatible && a_score != b_score)
+        return a_score > b_score ? -1 : 1;
+    return vpcid_bdf_cmp(a_bdf, b_bdf);
+}
+
+static json_t *reason_json(const char *code, const char *message,
+                           const char *expected, const char *actual)
+{
+    return json_pack("{s:o, s:o, s:o, s:o}", "code", vpcid_json_text(code),
+                     "message", vpcid_json_text(message), "expected",
+                     vpcid_json_text(expected), "actual",
+                     vpcid_json_text(actual));
+}
+
+json_t *vpcid_compat_result_json(const char *bdf, const struct vpci_compat *c)
+{
+    json_t *reasons = json_array();
+    for (size_t i = 0; reasons && c && i < c->nreasons; i++)
+        json_array_append_new(
+            reasons, reason_json(c->reasons[i].code, c->reasons[i].message,
+                                 c->reasons[i].expected, c->reasons[i].actual));
+    if (reasons && !c)
+        json_array_append_new(reasons,
+                              reason_json("not-present",
+                                          "no such PCI function on this host",
+                                          "present", "absent"));
+    return json_pack("{s:s, s:b, s:i, s:o}", "bdf", bdf, "compatible",
+                     c && c->compatible, "score", c ? c->score : 0, "reasons",
+                     reasons);
+}

@@ -2,7 +2,8 @@
 /*
  * One compatibility result as JSON: the object of the "results" arrays of
  * POST /v1/compat and of offline fleet compat (daemon and vpcictl), made
- * by one function so the two agree byte for byte.
+ * by one function so the two agree byte for byte, and the order both list
+ * results in.
  *   {"bdf", "compatible", "score", "reasons": [{"code", "message",
  *    "expected", "actual"}]}
  */
@@ -10,11 +11,25 @@
 #define VPCID_COMPAT_JSON_H
 
 #include <jansson.h>
+#include <stdbool.h>
 
 #include "vpci.h"
 
 /* c == NULL: the function is not on the host (reason "not-present").
  * New reference; NULL on allocation failure. */
 json_t *vpcid_compat_result_json(const char *bdf, const struct vpci_compat *c);
+
+/* s as a JSON string that is safe to show: bytes that are not valid UTF-8
+ * and control characters become '?'.  New reference; NULL on allocation
+ * failure. */
+json_t *vpcid_json_text(const char *s);
+
+/* Order of two canonical BDFs, numeric (a longer domain is larger). */
+int vpcid_bdf_cmp(const char *a, const char *b);
+
+/* Order of two results as they are listed: compatible ones first, by
+ * score (highest first) then BDF; then the rest by BDF. */
+int vpcid_compat_cmp(bool a_compatible, int a_score, const char *a_bdf,
+                     bool b_compatible, int b_score, const char *b_bdf);
 
 #endif
