@@ -635,34 +635,38 @@ static int apply_pasid(struct dctx *c, const struct quirk_action *a,
         width = 20;
     bool exec = a->exec >= 0 ? a->exec : (pcap & 2) != 0;
     bool priv = a->priv >= 0 ? a->priv : (pcap & 4) != 0;
-    uint16_t cap = (uint16_t)((width << 8) | (exec ? 2 : 0) | (priv ? 4 : 0));
-
     /* The extended chain must start at 0x100. */
     bool have_ext = false;
     for (size_t i = 1; i < c->l->nblocks; i++)
         have_ext |= c->l->blocks[i].kind == VPCI_BLOCK_ECAP;
-    struct vpci_block *b;
-    int r;
-    if (!have_ext && a->off != 0x100) {
-        if (c->owned[0x100] || c->owned[0x101] || c->owned[0x102] ||
-            c->owned[0x103]) {
-            note(c, "quirk line %u: 0x100 is taken; PASID not placed", a->line);
-            return 0;
-        }
-        if ((r = vpci_layout_add_block(c->l, VPCI_BLOCK_ECAP, 0x100, 0, 0,
-                                       "null", &b)) < 0)
-            return r;
-        memset(c->owned + 0x100, 1, 4);
+    if (!have_ext && a->off != 0x100 &&
+        (c->owned[0x100] || c->owned[0x101] || c->owned[0x102] ||
+         c->owned[0x103])) {
+        note(c, "quirk line %u: 0x100 is taken; PASID not placed", a->line);
+        return 0;
     }
-    if ((r = vpci_layout_add_block(c->l, VPCI_BLOCK_ECAP, a->off, 0x001b, 1,
-                                   "pasid", &b)) < 0)
+    /* The block itself (and the anchor) as layout place builds it, so a
+     * quirk's PASID and a placed one are the same capability. */
+    const uint8_t *owned = c->owned;
+    struct vpci_place_opts po = {
+        .width = width,
+        .exec = exec,
+        .priv = priv,
+        .at = a->off,
+        .busy = &owned,
+        .nbusy = 1,
+    };
+    struct vpci_error perr;
+    int r = vpci_layout_place_pasid(c->l, &po, NULL, &perr);
+    if (r == -EINVAL) {
+        note(c, "quirk line %u: %s; PASID not placed", a->line, perr.msg);
+        return 0;
+    }
+    if (r < 0)
         return r;
-    memset(c->owned + a->off, 1, 4);
-    if ((r = add_reg(c, b, 0x04, 2, "pasid_cap", RO(cap))) < 0 ||
-        (r = add_reg(c, b, 0x06, 2, "pasid_ctl",
-                     (struct regpol){.rw = 0x0001u | (exec ? 2u : 0u) |
-                                           (priv ? 4u : 0u)})) < 0)
-        return r;
+    if (!have_ext && a->off != 0x100)
+        memset(c->owned + 0x100, 1, 4);
+    memset(c->owned + a->off, 1, 8);
     note(c, "quirk line %u: virtual PASID at 0x%x (width %u%s%s)", a->line,
          a->off, width, exec ? ", exec" : "", priv ? ", priv" : "");
     return 0;
