@@ -6,8 +6,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "inventory.h"
+#include "snapshot.h"
 #include "vpcictl.h"
 
 static int usage_error(const char *msg)
@@ -27,7 +30,15 @@ static void host_help(FILE *f)
           "                 IDs, class, driver, IOMMU group, NUMA node, "
           "SR-IOV;\n"
           "                 -o json prints every fact as {\"devices\": "
-          "[...]}\n",
+          "[...]}\n"
+          "  snapshot [--sysfs DIR] [--hostname NAME]\n"
+          "                 everything scan knows, raw config bytes "
+          "included, with the\n"
+          "                 host name (default: this host's) and the time, "
+          "as one JSON\n"
+          "                 document for 'vpcictl compat --snapshot' and "
+          "POST\n"
+          "                 /v1/compat/offline\n",
           f);
 }
 
@@ -136,6 +147,71 @@ static int cmd_scan(int argc, char **argv)
     return rc;
 }
 
+static int cmd_snapshot(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"sysfs", required_argument, NULL, 's'},
+        {"hostname", required_argument, NULL, 'n'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *sysfs = NULL, *hostname = NULL;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "s:n:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 's':
+            sysfs = optarg;
+            break;
+        case 'n':
+            hostname = optarg;
+            break;
+        case 'h':
+            host_help(stdout);
+            return EXIT_OK;
+        default:
+            return usage_error("snapshot [--sysfs DIR] [--hostname NAME]");
+        }
+    }
+    if (optind != argc)
+        return usage_error("snapshot takes no arguments");
+    char self[256];
+    if (!hostname) {
+        if (gethostname(self, sizeof(self)) < 0) {
+            fprintf(stderr, "vpcictl: gethostname: %s; use --hostname\n",
+                    strerror(errno));
+            return EXIT_INVALID;
+        }
+        self[sizeof(self) - 1] = '\0';
+        hostname = self;
+    }
+    /* What the loader takes back (snapshot.c). */
+    if (!*hostname || strlen(hostname) > 255)
+        return usage_error("--hostname wants 1 to 255 bytes");
+
+    struct inv_host *h = NULL;
+    if (vpcictl_host_scan(sysfs, &h) < 0)
+        return EXIT_INVALID;
+    for (size_t i = 0; i < h->nfuncs; i++)
+        for (size_t j = 0; j < h->funcs[i].nwarnings; j++)
+            fprintf(stderr, "vpcictl: %s: warning: %s\n", h->funcs[i].bdf,
+                    h->funcs[i].warnings[j]);
+    char *text = vpcid_snapshot_json(h, hostname, time(NULL));
+    vpcid_inventory_free(h);
+    if (!text) {
+        fprintf(stderr, "vpcictl: cannot write the snapshot (out of memory, "
+                        "or a host name that is not UTF-8)\n");
+        return EXIT_INVALID;
+    }
+    fputs(text, stdout);
+    free(text);
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "vpcictl: standard output: %s\n", strerror(errno));
+        return EXIT_INVALID;
+    }
+    return EXIT_OK;
+}
+
 int vpcictl_cmd_host(int argc, char **argv)
 {
     if (argc < 2)
@@ -147,6 +223,8 @@ int vpcictl_cmd_host(int argc, char **argv)
     }
     if (!strcmp(verb, "scan"))
         return cmd_scan(argc - 1, argv + 1);
+    if (!strcmp(verb, "snapshot"))
+        return cmd_snapshot(argc - 1, argv + 1);
     fprintf(stderr, "vpcictl host: unknown verb '%s'\n", verb);
     host_help(stderr);
     return EXIT_USAGE;

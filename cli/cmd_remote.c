@@ -62,6 +62,13 @@ void vpcictl_remote_help(FILE *f, bool usage_line)
           "(all, or the\n"
           "                            given ones) and why not; exit 1 if "
           "none can\n"
+          "  compat --snapshot FILE [--snapshot FILE]... [FILE...] "
+          "TYPE.vpci\n"
+          "                            offline, no daemon: the same verdicts "
+          "for each host\n"
+          "                            snapshot ('vpcictl host snapshot') "
+          "and layout file;\n"
+          "                            exit 1 if no device of any host can\n"
           "  attach VM NAME[@N] [--device BDF] [--numa N] [--request-id ID]\n"
           "                            reserve the best free device for VM "
           "and write its\n"
@@ -1079,13 +1086,10 @@ static char *join_reasons(const json_t *reasons)
     return s;
 }
 
-/* The "results" of a compatibility answer as DEVICE VERDICT SCORE
- * REASONS; *ret_ok counts the compatible devices. */
-static int results_table(const struct vpcictl_client *c, const json_t *results,
-                         FILE *f, size_t *ret_ok)
+int vpcictl_compat_table(const json_t *results, FILE *f, size_t *ret_ok)
 {
     if (!json_is_array(results))
-        return bad_answer(c, "no \"results\" array");
+        return -EINVAL;
     struct table t = {0};
     table_head(&t, (const char *const[]){"DEVICE", "VERDICT", "SCORE",
                                          "REASONS", NULL});
@@ -1099,7 +1103,7 @@ static int results_table(const struct vpcictl_client *c, const json_t *results,
         if (!bdf || !json_is_boolean(comp) ||
             !jint(res, "score", 0, LLONG_MAX, &score)) {
             table_free(&t);
-            return bad_answer(c, "a result without bdf, compatible, score");
+            return -EINVAL;
         }
         CLEANUP_FREE char *why = join_reasons(json_object_get(res, "reasons"));
         nok += json_is_true(comp);
@@ -1110,8 +1114,25 @@ static int results_table(const struct vpcictl_client *c, const json_t *results,
     }
     int rc = table_fprint(&t, f);
     table_free(&t);
+    if (rc != EXIT_OK)
+        return -ENOMEM;
     *ret_ok = nok;
-    return rc;
+    return 0;
+}
+
+/* The "results" of a compatibility answer as DEVICE VERDICT SCORE
+ * REASONS; *ret_ok counts the compatible devices. */
+static int results_table(const struct vpcictl_client *c, const json_t *results,
+                         FILE *f, size_t *ret_ok)
+{
+    int r = vpcictl_compat_table(results, f, ret_ok);
+    if (r == -ENOMEM)
+        return EXIT_INVALID;
+    if (r < 0)
+        return bad_answer(c, json_is_array(results)
+                                 ? "a result without bdf, compatible, score"
+                                 : "no \"results\" array");
+    return EXIT_OK;
 }
 
 /* A refusal: the problem line, and for no-compatible-device why each
@@ -1669,6 +1690,13 @@ static int run(struct vpcictl_remote_opts *o, const char *verb, char **pos,
 
 int vpcictl_cmd_remote(struct vpcictl_remote_opts *o, int argc, char **argv)
 {
+    /* Offline fleet compat needs no daemon: decided before anything
+     * connects. */
+    if (!strcmp(argv[0], "compat"))
+        for (int k = 1; k < argc && strcmp(argv[k], "--"); k++)
+            if (!strcmp(argv[k], "--snapshot") ||
+                !strncmp(argv[k], "--snapshot=", 11))
+                return vpcictl_compat_offline(o, argc, argv);
     CLEANUP_FREE char **pos = calloc((size_t)argc, sizeof(*pos));
     if (!pos)
         return out_of_memory();

@@ -52,6 +52,13 @@ void vpcictl_remote_help(FILE *f, bool usage_line);
 int vpcictl_compat_offline(const struct vpcictl_remote_opts *o, int argc,
                            char **argv);
 
+struct json_t;
+/* The "results" array of a compatibility answer (live or offline) as the
+ * DEVICE VERDICT SCORE REASONS table on f; *ret_ok counts the compatible
+ * devices.  0, -EINVAL when results is not such an array (nothing
+ * printed), -ENOMEM (message printed). */
+int vpcictl_compat_table(const struct json_t *results, FILE *f, size_t *ret_ok);
+
 struct inv_host;
 /* Scan the host's (or a fixture tree's) PCI functions, printing host-level
  * warnings; 0 or -errno (message printed). */

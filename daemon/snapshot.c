@@ -52,11 +52,18 @@ char *vpcid_snapshot_json(const struct inv_host *h, const char *hostname,
     }
     json_object_set_new(root, "format", json_string(VPCID_SNAPSHOT_FORMAT));
     json_object_set_new(root, "version", json_integer(VPCID_SNAPSHOT_VERSION));
-    json_object_set_new(root, "hostname",
-                        json_string(hostname ? hostname : ""));
-    json_object_set_new(root, "time", json_string(tbuf));
-    json_object_set_new(root, "sysfs",
-                        json_string(h->sysfs_root ? h->sysfs_root : "/sys"));
+    /* json_string refuses text that is not UTF-8: no document then. */
+    if (json_object_set_new(root, "hostname",
+                            json_string(hostname ? hostname : "")) < 0 ||
+        json_object_set_new(root, "time", json_string(tbuf)) < 0 ||
+        json_object_set_new(
+            root, "sysfs",
+            json_string(h->sysfs_root ? h->sysfs_root : "/sys")) < 0) {
+        json_decref(root);
+        json_decref(warn);
+        json_decref(devs);
+        return NULL;
+    }
     for (size_t i = 0; i < h->nwarnings; i++)
         json_array_append_new(warn, json_string(h->warnings[i]));
     json_object_set_new(root, "warnings", warn);
