@@ -17,6 +17,9 @@ struct inv_func;
 
 /* Limits on what a client sends (vpcid(8) documents them). */
 #define API_BODY_MAX (2u * 1024 * 1024)
+/* POST /v1/compat/offline takes a whole host snapshot (about 10 KiB a
+ * function with 4 KiB of config space): room for ~3,000 functions. */
+#define API_SNAPSHOT_BODY_MAX (32u * 1024 * 1024)
 #define API_LAYOUT_MAX (1024u * 1024)
 #define API_DESCRIPTION_MAX 1024u
 #define API_URI_MAX 2048u
@@ -253,6 +256,11 @@ void api_version_get(struct api_request *rq, struct api_reply *out);
 void api_version_deprecate(struct api_request *rq, struct api_reply *out);
 void api_compat_post(struct api_request *rq, struct api_reply *out);
 void api_device_compat(struct api_request *rq, struct api_reply *out);
+void api_compat_offline(struct api_request *rq, struct api_reply *out);
+
+/* The largest body route i takes (API_BODY_MAX but for the snapshot
+ * route). */
+size_t api_body_max(size_t route);
 void api_attachments_create(struct api_request *rq, struct api_reply *out);
 void api_attachments_list(struct api_request *rq, struct api_reply *out);
 void api_attachment_get(struct api_request *rq, struct api_reply *out);

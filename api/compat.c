@@ -15,6 +15,7 @@
 #include "compat_json.h"
 #include "facts.h"
 #include "service.h"
+#include "snapshot.h"
 
 /* ------------------------------------------------------------ names */
 
@@ -400,4 +401,99 @@ void api_device_compat(struct api_request *rq, struct api_reply *out)
         return;
     api_reply_json(out, 200, compat_body(&ev));
     api_eval_clear(&ev);
+}
+
+/* POST /v1/compat/offline?type=NAME[@N]: a host snapshot in the body,
+ * evaluated as POST /v1/compat evaluates this host, without attachments
+ * (none of this daemon's attachments are on that host). */
+void api_compat_offline(struct api_request *rq, struct api_reply *out)
+{
+    static const char *const allowed[] = {"type", NULL};
+    if (api_query_check(rq, out, allowed) < 0)
+        return;
+    const char *t = api_query(rq, "type");
+    char name[STORE_NAME_MAX + 1];
+    unsigned n = 0;
+    if (!t || !api_type_ref_parse(t, name, sizeof(name), &n)) {
+        api_reply_problem(out, rq, PROB_BAD_QUERY, NULL,
+                          "type wants NAME or NAME@VERSION");
+        return;
+    }
+    if (!rq->body || rq->body_len == 0) {
+        api_reply_problem(out, rq, PROB_BAD_JSON, NULL,
+                          "the request needs a host snapshot body");
+        return;
+    }
+    /* Not api_body_object: a snapshot has more members than a request
+     * body may; the loader checks every one it reads. */
+    json_error_t jerr;
+    json_t *root =
+        json_loadb(rq->body, rq->body_len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!root) {
+        api_reply_problem(out, rq, PROB_BAD_JSON, NULL, "line %d column %d: %s",
+                          jerr.line, jerr.column, jerr.text);
+        return;
+    }
+    struct vpcid_snapshot *snap = NULL;
+    char err[512];
+    int r = vpcid_snapshot_from_json(root, &snap, err, sizeof(err));
+    json_decref(root);
+    if (r == -ENOMEM) {
+        api_reply_problem(out, rq, PROB_INTERNAL, NULL, "out of memory");
+        return;
+    }
+    if (r < 0) {
+        api_reply_problem(out, rq, PROB_BAD_SNAPSHOT, NULL, "%s", err);
+        return;
+    }
+    struct store *st = api_store(rq, out);
+    const struct service_type *type;
+    if (!st || api_type_pick(rq, out, st, name, n, false, &type) < 0) {
+        vpcid_snapshot_free(snap);
+        return;
+    }
+    const struct inv_host *h = snap->host;
+    struct api_result *res = calloc(h->nfuncs ? h->nfuncs : 1, sizeof(*res));
+    size_t nres = 0, nok = 0;
+    r = res ? 0 : -ENOMEM;
+    for (; r == 0 && nres < h->nfuncs; nres++) {
+        const struct inv_func *f = &h->funcs[nres];
+        struct vpci_host_device hd;
+        struct vpci_compat c;
+        vpcid_host_facts(h, f, NULL, 0, &hd);
+        r = vpci_compat_check(type->rules, &hd, -1, &c);
+        if (r < 0)
+            break;
+        struct api_result *x = &res[nres];
+        snprintf(x->bdf, sizeof(x->bdf), "%s", f->bdf);
+        x->compatible = c.compatible;
+        x->score = c.score;
+        nok += c.compatible;
+        x->json = vpcid_compat_result_json(f->bdf, &c);
+        if (!x->json)
+            r = -ENOMEM;
+    }
+    json_t *arr = r == 0 ? json_array() : NULL;
+    if (arr) {
+        api_results_sort(res, nres);
+        for (size_t i = 0; i < nres; i++)
+            json_array_append(arr, res[i].json);
+        json_t *body = json_pack(
+            "{s:s, s:I, s:s, s:s, s:{s:I, s:I, s:I}, s:o}", "instance_type",
+            type->name, "version", (json_int_t)type->version, "hostname",
+            snap->hostname, "time", snap->time, "summary", "devices",
+            (json_int_t)nres, "compatible", (json_int_t)nok, "incompatible",
+            (json_int_t)(nres - nok), "results", arr);
+        if (body)
+            api_reply_json(out, 200, body);
+        else
+            r = -ENOMEM;
+    }
+    if (!arr || r < 0)
+        api_reply_problem(out, rq, PROB_INTERNAL, NULL, "compat check: %s",
+                          strerror(r < 0 ? -r : ENOMEM));
+    for (size_t i = 0; res && i < nres; i++)
+        json_decref(res[i].json);
+    free(res);
+    vpcid_snapshot_free(snap);
 }

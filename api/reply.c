@@ -51,6 +51,7 @@ const struct api_problem_def api_problems[PROB_COUNT] = {
     [PROB_HASH_MISMATCH] = {"hash-mismatch", 422,
                             "Binding hash differs from the content"},
     [PROB_NOT_RESOLVED] = {"not-resolved", 422, "Not a resolved layout"},
+    [PROB_BAD_SNAPSHOT] = {"bad-snapshot", 422, "Not a valid host snapshot"},
     [PROB_INTERNAL] = {"internal", 500, "Internal error"},
     [PROB_UNAVAILABLE] = {"unavailable", 503, "Service unavailable"},
 };

@@ -26,6 +26,7 @@ const struct api_route api_routes[] = {
      api_version_deprecate, BODY_NONE},
     {API_POST, "/v1/compat", api_compat_post, BODY_JSON},
     {API_GET, "/v1/devices/{bdf}/compat", api_device_compat, BODY_NONE},
+    {API_POST, "/v1/compat/offline", api_compat_offline, BODY_JSON},
     {API_POST, "/v1/attachments", api_attachments_create, BODY_JSON},
     {API_GET, "/v1/attachments", api_attachments_list, BODY_NONE},
     {API_GET, "/v1/attachments/{id}", api_attachment_get, BODY_NONE},
@@ -45,6 +46,14 @@ const struct api_route api_routes[] = {
      BODY_NONE},
 };
 const size_t api_nroutes = sizeof(api_routes) / sizeof(api_routes[0]);
+
+size_t api_body_max(size_t route)
+{
+    return route < api_nroutes &&
+                   api_routes[route].handler == api_compat_offline
+               ? API_SNAPSHOT_BODY_MAX
+               : API_BODY_MAX;
+}
 
 static const char *const method_names[API_METHODS] = {
     "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "OTHER",

@@ -257,9 +257,10 @@ static bool on_headers(struct req *r, const char *method, enum MHD_Result *res)
         (cl && strcmp(cl, "0")) ||
         MHD_lookup_connection_value(r->rq.conn, MHD_HEADER_KIND,
                                     MHD_HTTP_HEADER_TRANSFER_ENCODING);
-    if (cl && strtoull(cl, NULL, 10) > API_BODY_MAX)
+    size_t max = api_body_max(r->route);
+    if (cl && strtoull(cl, NULL, 10) > max)
         api_reply_problem(&out, &r->rq, PROB_BODY_TOO_LARGE, NULL,
-                          "the body is larger than %u bytes", API_BODY_MAX);
+                          "the body is larger than %zu bytes", max);
     else if (api_routes[r->route].body == BODY_JSON &&
              !is_json_type(MHD_lookup_connection_value(
                  r->rq.conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE)))
@@ -297,7 +298,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
         *upload_size = 0;
         if (r->answered || r->body_large)
             return MHD_YES;
-        if (r->body_len + n > API_BODY_MAX) {
+        if (r->body_len + n > api_body_max(r->route)) {
             r->body_large = true;
             free(r->body);
             r->body = NULL;
@@ -325,7 +326,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
     struct api_reply out = {0};
     if (r->body_large) {
         api_reply_problem(&out, &r->rq, PROB_BODY_TOO_LARGE, NULL,
-                          "the body is larger than %u bytes", API_BODY_MAX);
+                          "the body is larger than %zu bytes",
+                          api_body_max(r->route));
     } else {
         r->rq.body = r->body;
         r->rq.body_len = r->body_len;

@@ -158,7 +158,7 @@ static int cmd_snapshot(int argc, char **argv)
     const char *sysfs = NULL, *hostname = NULL;
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "s:n:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "s:h", opts, NULL)) != -1) {
         switch (c) {
         case 's':
             sysfs = optarg;
