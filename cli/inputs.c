@@ -12,12 +12,6 @@
 #include "snapshot.h"
 #include "vpcictl.h"
 
-#define INPUTS_TRANSITION 1
-#ifdef INPUTS_TRANSITION
-/* Until lib/place.c lands. */
-#pragma weak vpci_device_busy
-#endif
-
 /* What an input owns besides its layout: the config bytes and names its
  * struct vpci_host_device points at. */
 struct input_store {
@@ -221,12 +215,6 @@ static int load_snapshot_input(struct vpcictl_input *in, const char *path,
                 path);
         return EXIT_USAGE;
     }
-#ifndef INPUTS_SNAPSHOTS
-    (void)text, (void)len, (void)policy, (void)quirks, (void)in;
-    fprintf(stderr, "vpcictl: %s: host snapshots are not supported yet\n",
-            path);
-    return EXIT_INVALID;
-#else
     struct input_store *st = in->priv_;
     char errbuf[512];
     int r = vpcid_snapshot_load(text, len, &st->snap, errbuf, sizeof(errbuf));
@@ -253,7 +241,6 @@ static int load_snapshot_input(struct vpcictl_input *in, const char *path,
     in->kind = VPCICTL_INPUT_SNAPSHOT;
     in->has_device = true;
     return derive_input(in, policy, quirks);
-#endif
 }
 
 int vpcictl_input_load(const char *spec, enum vpci_policy policy,
@@ -325,10 +312,6 @@ int vpcictl_input_busy(const struct vpcictl_input *in,
                        const struct vpci_quirks *quirks, uint8_t *busy)
 {
     if (in->has_device) {
-#ifdef INPUTS_TRANSITION
-        if (!vpci_device_busy)
-            return -ENOSYS;
-#endif
         return vpci_device_busy(&in->hd.dev, quirks, busy);
     }
     memset(busy, 0, VPCI_CFG_SPACE_EXT);
@@ -365,10 +348,8 @@ void vpcictl_input_clear(struct vpcictl_input *in)
     if (!in)
         return;
     struct input_store *st = in->priv_;
-#ifdef INPUTS_SNAPSHOTS
     if (st)
         vpcid_snapshot_free(st->snap);
-#endif
     free(st);
     vpci_layout_free(in->layout);
     free(in->spec);
