@@ -802,7 +802,7 @@ int vpcid_snapshot_from_json(const json_t *root, struct vpcid_snapshot **ret,
     if (!s || !dec || !(s->host = calloc(1, sizeof(*s->host))) ||
         !(s->hostname = strdup(hostname)) || !(s->time = strdup(time)) ||
         !(s->host->sysfs_root = strdup(sysfs)) ||
-        (n && !(s->host->funcs = calloc(n, sizeof(*s->host->funcs))))) {
+        !(s->host->funcs = calloc(n ? n : 1, sizeof(*s->host->funcs)))) {
         r = nomem(&c);
         goto fail;
     }
