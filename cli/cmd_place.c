@@ -282,12 +282,12 @@ int vpcictl_layout_place(int argc, char **argv)
     }
     unsigned min_width = 0;
     for (size_t k = 0; k < ndev; k++) {
-        if ((r = vpcictl_input_load(devspec[k], VPCI_POLICY_VFIO, quirks,
-                                    &in[k])) != 0) {
+        r = vpcictl_input_load(devspec[k], VPCI_POLICY_VFIO, quirks, &in[k]);
+        nloaded++; /* cleared even when it failed half way */
+        if (r != 0) {
             rc = r;
             goto out;
         }
-        nloaded++;
         if (vpcictl_input_busy(&in[k], quirks, busy + k * VPCI_CFG_SPACE_EXT) <
             0) {
             fprintf(stderr, "vpcictl: %s: cannot map its config space\n",
