@@ -453,6 +453,10 @@ static int fidelity(const struct vpci_layout *l,
             if (po.width == 0)
                 po.width = 20;
             if (vpci_layout_place_pasid(q, &po, NULL, &err) < 0) {
+                /* err speaks of "the layout": here that is QEMU's view. */
+                char *on = strstr(err.msg, " on the layout");
+                if (on)
+                    memmove(on, on + 14, strlen(on + 14) + 1);
                 char line[400];
                 snprintf(line, sizeof(line),
                          "ecap pasid: QEMU cannot synthesise it at 0x%x: %s",

@@ -158,6 +158,44 @@ run vmm libvirt --sysfs "$TREE" "$TMP/relo.vpci"
 check "relocation in libvirt: a string property" grep -qx \
     "      <qemu:property name='x-msix-relocation' type='string' value='bar3'/>" "$TMP/out"
 
+# A virtual PASID on a function whose host (VF and PF) has none: the
+# offset is passed, and QEMU synthesises nothing.
+awk '/^requires/ && !d { print "ecap 0xff8 pasid version 1"
+        print "  0x04 u16 pasid_cap            0x1400"
+        print "  0x06 u16 pasid_ctl            0x0000  rw 0x0001"; print ""; d = 1 }
+    { print } /^  map ecap aer / { print "  map ecap pasid 0xff8 none" }' \
+    "$VMM/nic-vf.resolved.vpci" >"$TMP/vfpasid.vpci"
+check "the VF with PASID lints" "$VPCICTL" layout lint "$TMP/vfpasid.vpci"
+run vmm qemu --sysfs "$TREE" "$TMP/vfpasid.vpci"
+check "x-vpasid-cap-offset=0xff8 passed" grep -q ',x-vpasid-cap-offset=0xff8,id=' "$TMP/out"
+expect_eq "no host PASID: the layout's PASID and chain are what QEMU lacks" \
+    "fidelity: ecap chain: QEMU presents aer dsn, the layout aer pasid
+fidelity: ecap pasid: the layout has it at 0xff8, QEMU does not present it" \
+    "$(grep -e 'ecap chain' -e 'ecap pasid' "$TMP/err")"
+
+# PASID where the host has LTR (dropped from the layout): QEMU cannot put
+# its PASID there.
+python3 - "$VMM/accel.resolved.vpci" "$TMP/acc150.vpci" <<'EOF2'
+import re, sys
+s = open(sys.argv[1]).read()
+s = re.sub(r"ecap 0x150 ltr version 1\n(  .*\n)*\n", "", s)
+s = s.replace("ecap 0x230 pasid", "ecap 0x150 pasid")
+s = s.replace("  map ecap ltr 0x150 0x150\n", "")
+s = s.replace("map ecap pasid 0x230 none", "map ecap pasid 0x150 none")
+open(sys.argv[2], "w").write(s)
+EOF2
+check "the DSA with PASID at 0x150 lints" "$VPCICTL" layout lint "$TMP/acc150.vpci"
+run vmm qemu --sysfs "$TREE" "$TMP/acc150.vpci"
+expect_eq "PASID over the host's LTR: QEMU cannot synthesise it, and LTR stays" \
+    "fidelity: ecap pasid: QEMU cannot synthesise it at 0x150: 0x150-0x157: ecap ltr at 0x150
+fidelity: ecap ltr: QEMU presents it at 0x150, the layout does not have it
+fidelity: ecap pasid: the layout has it at 0x150, QEMU does not present it" \
+    "$(grep -e 'ecap pasid' -e 'ecap ltr' "$TMP/err")"
+run vmm qemu -o json --sysfs "$TREE" "$TMP/acc150.vpci"
+expect_eq "JSON: the placement item" \
+    '{"what":"ecap pasid","qemu":"absent","layout":"at 0x150","detail":"placement"}' \
+    "$(jq -c '.fidelity[0]' "$TMP/out")"
+
 # A variant driver bound to the function gives the driver model.
 # (a tree of the 82576 and its VFs only)
 grep 82576 "$VMM/tree.spec" |
