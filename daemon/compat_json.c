@@ -37,6 +37,14 @@ static size_t utf8_len(const unsigned char *s)
 json_t *vpcid_json_text(const char *s)
 {
     size_t len = strlen(s);
+    /* Most text needs no replacement: no copy then (fleet compat builds
+     * millions of these). */
+    size_t clean = 0;
+    while (clean < len && (unsigned char)s[clean] >= 0x20 &&
+           (unsigned char)s[clean] < 0x7f)
+        clean++;
+    if (clean == len)
+        return json_stringn(s, len);
     char *copy = malloc(len + 1);
     if (!copy)
         return NULL;
@@ -76,28 +84,60 @@ int vpcid_compat_cmp(bool a_compatible, int a_score, const char *a_bdf,
     return vpcid_bdf_cmp(a_bdf, b_bdf);
 }
 
+/* Built member by member rather than with json_pack: fleet compat makes
+ * millions of these, and the keys need no checking. */
 static json_t *reason_json(const char *code, const char *message,
                            const char *expected, const char *actual)
 {
-    return json_pack("{s:o, s:o, s:o, s:o}", "code", vpcid_json_text(code),
-                     "message", vpcid_json_text(message), "expected",
-                     vpcid_json_text(expected), "actual",
-                     vpcid_json_text(actual));
+    json_t *o = json_object();
+    if (!o)
+        return NULL;
+    if (json_object_set_new_nocheck(o, "code", vpcid_json_text(code)) < 0 ||
+        json_object_set_new_nocheck(o, "message", vpcid_json_text(message)) <
+            0 ||
+        json_object_set_new_nocheck(o, "expected", vpcid_json_text(expected)) <
+            0 ||
+        json_object_set_new_nocheck(o, "actual", vpcid_json_text(actual)) < 0) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
 }
 
 json_t *vpcid_compat_result_json(const char *bdf, const struct vpci_compat *c)
 {
+    json_t *o = json_object();
     json_t *reasons = json_array();
-    for (size_t i = 0; reasons && c && i < c->nreasons; i++)
-        json_array_append_new(
-            reasons, reason_json(c->reasons[i].code, c->reasons[i].message,
-                                 c->reasons[i].expected, c->reasons[i].actual));
-    if (reasons && !c)
-        json_array_append_new(reasons,
-                              reason_json("not-present",
-                                          "no such PCI function on this host",
-                                          "present", "absent"));
-    return json_pack("{s:s, s:b, s:i, s:o}", "bdf", bdf, "compatible",
-                     c && c->compatible, "score", c ? c->score : 0, "reasons",
-                     reasons);
+    if (!o || !reasons ||
+        json_object_set_new_nocheck(o, "bdf", json_string(bdf)) < 0 ||
+        json_object_set_new_nocheck(o, "compatible",
+                                    json_boolean(c && c->compatible)) < 0 ||
+        json_object_set_new_nocheck(o, "score",
+                                    json_integer(c ? c->score : 0)) < 0) {
+        json_decref(o);
+        json_decref(reasons);
+        return NULL;
+    }
+    for (size_t i = 0; c && i < c->nreasons; i++) {
+        json_t *r = reason_json(c->reasons[i].code, c->reasons[i].message,
+                                c->reasons[i].expected, c->reasons[i].actual);
+        if (json_array_append_new(reasons, r) < 0) {
+            json_decref(o);
+            json_decref(reasons);
+            return NULL;
+        }
+    }
+    if (!c && json_array_append_new(
+                  reasons, reason_json("not-present",
+                                       "no such PCI function on this host",
+                                       "present", "absent")) < 0) {
+        json_decref(o);
+        json_decref(reasons);
+        return NULL;
+    }
+    if (json_object_set_new_nocheck(o, "reasons", reasons) < 0) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
 }
