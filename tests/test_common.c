@@ -776,6 +776,105 @@ START_TEST(test_pasid_ats)
 }
 END_TEST
 
+/* Every device of every fixture dump (vfio policy), every ordered pair:
+ * either the pair is joined and the result passes compat on both, or it
+ * is refused with the one message shape; joined pairs again with both
+ * orders and with an ID to present. */
+START_TEST(test_all_pairs)
+{
+    static const char *const dirs[] = {"dumps", "dumps/messy", "dumps/nonreal"};
+    struct dev **all = NULL;
+    size_t n = 0;
+    for (size_t di = 0; di < sizeof(dirs) / sizeof(dirs[0]); di++) {
+        char **list = tu_list_dumps(dirs[di]);
+        for (char **p = list; *p; p++) {
+            char rel[512];
+            snprintf(rel, sizeof(rel), "%s/%s", dirs[di], *p);
+            size_t nd;
+            struct vpci_dump_dev *dd = tu_dumps(rel, &nd);
+            for (size_t k = 0; k < nd; k++) {
+                if (dd[k].size < 64)
+                    continue;
+                struct dev *v = dev_load(rel, dd[k].slot);
+                v->h.dev.cfg = v->cfg;
+                v->h.bdf = v->bdf;
+                struct vpci_error err;
+                if (vpci_derive(&v->h.dev, VPCI_POLICY_VFIO, NULL, &v->l, NULL,
+                                &err) < 0) {
+                    dev_free(v);
+                    continue;
+                }
+                all = realloc(all, (n + 1) * sizeof(*all));
+                ck_assert_ptr_nonnull(all);
+                all[n++] = v;
+            }
+            free(dd);
+        }
+        tu_free_list(list);
+    }
+    ck_assert_uint_ge(n, 480);
+    size_t joined = 0, refused = 0, with_id = 0;
+    for (size_t i = 0; i < n; i++) {
+        for (size_t j = 0; j < n; j++) {
+            if (i == j)
+                continue;
+            struct dev *pair[] = {all[i], all[j]};
+            struct result *res = common(pair, 2, NULL);
+            if (res->r == 0) {
+                joined++;
+                expect_compat_all(res, pair, 2);
+                /* Each device can back it. */
+                for (int k = 0; k < 2; k++) {
+                    struct vpci_bind_info bi = {"common", 1, NULL};
+                    struct vpci_layout *rl = NULL;
+                    struct vpci_error err;
+                    ck_assert_msg(
+                        vpci_resolve(res->l, &pair[k]->h, &bi, &rl, &err) == 0,
+                        "%s + %s: resolve on %s: %s", all[i]->bdf, all[j]->bdf,
+                        pair[k]->bdf, err.msg);
+                    vpci_layout_free(rl);
+                }
+            } else {
+                refused++;
+                ck_assert_int_eq(res->r, -EINVAL);
+                ck_assert_msg(!strncmp(res->err.msg,
+                                       "input 2 is not the same device as "
+                                       "input 1: ",
+                                       43),
+                              "%s + %s: %s", all[i]->bdf, all[j]->bdf,
+                              res->err.msg);
+                if (strstr(res->err.msg, "(give the ID to present")) {
+                    /* Presented as input 1's ID, the other joins. */
+                    struct vpci_common_opts o = {
+                        .set_id = true,
+                        .vendor_id = all[i]->h.dev.vendor_id,
+                        .device_id = all[i]->h.dev.device_id};
+                    struct result *r2 = common(pair, 2, &o);
+                    if (r2->r == 0) {
+                        with_id++;
+                        expect_compat_all(r2, pair, 2);
+                    }
+                    result_free(r2);
+                }
+            }
+            result_free(res);
+        }
+    }
+    /* Pairs of one kind in the fixtures: the 82576 boards, GP102s,
+     * Sunrisepoint and PLX ports, Realtek NICs, ... (both orders). */
+    ck_assert_uint_ge(joined, 700);
+    ck_assert_uint_ge(refused, 10000);
+    fprintf(stderr,
+            "test_all_pairs: %zu devices, %zu pairs joined, %zu refused, "
+            "%zu of them joined with an ID to present\n",
+            n, joined, refused, with_id);
+    ck_assert_uint_ge(with_id, 100);
+    for (size_t i = 0; i < n; i++)
+        dev_free(all[i]);
+    free(all);
+}
+END_TEST
+
 START_TEST(test_bad_args)
 {
     struct vpci_layout *out = NULL;
@@ -818,6 +917,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_deterministic);
     tcase_add_test(tc, test_pasid_ats);
     tcase_add_test(tc, test_bad_args);
+    tcase_add_test(tc, test_all_pairs);
     suite_add_tcase(s, tc);
     return s;
 }
