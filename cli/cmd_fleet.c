@@ -13,6 +13,7 @@
 
 #include <jansson.h>
 
+#include "client.h"
 #include "compat_json.h"
 #include "facts.h"
 #include "snapshot.h"
@@ -165,13 +166,24 @@ static int print_table(const json_t *root)
     {
         const json_t *sum = json_object_get(host, "summary");
         size_t nok;
-        printf(
-            "%sHOST %s (%s, %s): %lld devices, %lld compatible\n",
-            i ? "\n" : "", json_string_value(json_object_get(host, "hostname")),
-            json_string_value(json_object_get(host, "snapshot")),
-            json_string_value(json_object_get(host, "time")),
-            (long long)json_integer_value(json_object_get(sum, "devices")),
-            (long long)json_integer_value(json_object_get(sum, "compatible")));
+        /* Host and file names come from elsewhere: made printable like
+         * the table's cells. */
+        char *name = vpcictl_printable(
+            json_string_value(json_object_get(host, "hostname")));
+        char *file = vpcictl_printable(
+            json_string_value(json_object_get(host, "snapshot")));
+        if (name && file)
+            printf(
+                "%sHOST %s (%s, %s): %lld devices, %lld compatible\n",
+                i ? "\n" : "", name, file,
+                json_string_value(json_object_get(host, "time")),
+                (long long)json_integer_value(json_object_get(sum, "devices")),
+                (long long)json_integer_value(
+                    json_object_get(sum, "compatible")));
+        free(name);
+        free(file);
+        if (!name || !file)
+            return out_of_memory();
         int r = vpcictl_compat_table(json_object_get(host, "results"), stdout,
                                      &nok);
         if (r < 0)

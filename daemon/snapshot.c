@@ -785,6 +785,11 @@ int vpcid_snapshot_from_json(const json_t *root, struct vpcid_snapshot **ret,
         (r = get_str(&c, root, "sysfs", "sysfs", false, SNAP_PATH_LEN,
                      &sysfs)) < 0)
         return r;
+    if (!*hostname)
+        return fail(&c, "hostname", "empty");
+    for (const char *p = hostname; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            return fail(&c, "hostname", "holds control characters");
     if (!time_ok(time))
         return fail(&c, "time", "\"%s\" is not YYYY-MM-DDTHH:MM:SSZ", time);
     json_t *devs = member(&c, root, "devices", "devices");

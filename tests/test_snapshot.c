@@ -420,6 +420,9 @@ START_TEST(malformed_root)
     longname[sizeof(longname) - 1] = '\0';
     refuse_set(doc, -1, "hostname", json_string(longname),
                "hostname: longer than 255 bytes");
+    refuse_set(doc, -1, "hostname", json_string(""), "hostname: empty");
+    refuse_set(doc, -1, "hostname", json_string("node\x1b[2J"),
+               "hostname: holds control characters");
     refuse_set(doc, -1, "time", json_string("2026-11-24 23:05:07"),
                "time: \"2026-11-24 23:05:07\" is not YYYY-MM-DDTHH:MM:SSZ");
     refuse_set(doc, -1, "time", json_string("2026-13-24T23:05:07Z"),
