@@ -254,6 +254,7 @@ int vpcictl_input_load(const char *spec, enum vpci_policy policy,
     char *path = strdup(spec);
     if (!in->spec || !st || !path) {
         free(path);
+        vpcictl_input_clear(in);
         fprintf(stderr, "vpcictl: out of memory\n");
         return EXIT_INVALID;
     }
@@ -288,6 +289,10 @@ int vpcictl_input_load(const char *spec, enum vpci_policy policy,
     }
     free(text);
     free(path);
+    /* Nothing is left to free after a failure (clearing again is
+     * harmless). */
+    if (rc != 0)
+        vpcictl_input_clear(in);
     return rc;
 }
 
