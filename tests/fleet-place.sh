@@ -97,6 +97,19 @@ check "derived VF: the result lints" "$VPCICTL" layout lint "$TMP/dvf-ff8.vpci"
 expect_eq "derived VF: after aer and dsn in the chain" "aer dsn pasid" \
     "$(sed -n 's/^ecap 0x[0-9a-f]* \([a-z]*\) .*/\1/p' "$TMP/dvf-ff8.vpci" | tr '\n' ' ' | sed 's/ $//')"
 
+# The VF itself, from a host snapshot of the tree, listed.
+"$VPCICTL" host snapshot --sysfs "$TMP/sys" --hostname fixture >"$TMP/snap.json"
+run layout place "$VF" --ecap pasid --device "$TMP/snap.json@0000:09:10.0" \
+    --device "$TMP/snap.json@0000:09:10.2"
+expect_eq "two snapshot VFs listed: 0xff8, width 20 (no PASID on their PF)" \
+    "0|vpcictl: placed pasid at 0xff8|  0x04 u16 pasid_cap            0x1400" \
+    "$rc|$(cat "$TMP/err")|$(grep pasid_cap "$TMP/out")"
+run layout place "$VF" --ecap pasid --at 0x140 --device "$TMP/vf-ff8.vpci" \
+    --device "$TMP/snap.json@0000:09:10.0"
+expect_eq "--at on the snapshot VF's dsn: named" \
+    "1|vpcictl: $VF: cannot place pasid: 0x140-0x147: ecap dsn at 0x140 on device 2 ($TMP/snap.json@0000:09:10.0)" \
+    "$rc|$(cat "$TMP/err")"
+
 # A quirk keeps 0xff8-0xfff on the PF: the exact next free offset.
 mkdir -p "$TMP/quirks"
 printf '# test\ndevice 8086:10c9\n  keep 0xff8 8\n' >"$TMP/quirks/keep.quirk"
@@ -173,6 +186,23 @@ if [ -n "$LSPCI" ]; then
 else
     echo "lspci not found: decode checks skipped"
 fi
+
+# ------------------------------------- no extended capability: the anchor
+awk '/^ecap / { skip = 1 } /^$/ { skip = 0 } !skip' "$VF" >"$TMP/noext.vpci"
+check "the VF without aer lints" "$VPCICTL" layout lint "$TMP/noext.vpci"
+run layout place "$TMP/noext.vpci" --ecap pasid
+expect_eq "no ecap: the 0x100 anchor, then PASID at 0xff8" \
+    "0|vpcictl: placed pasid at 0xff8|ecap 0x100 null version 0
+ecap 0xff8 pasid version 1" "$rc|$(cat "$TMP/err")|$(grep '^ecap ' "$TMP/out")"
+cp "$TMP/out" "$TMP/noext-ff8.vpci"
+check "no ecap: the result lints" "$VPCICTL" layout lint "$TMP/noext-ff8.vpci"
+if [ -n "$LSPCI" ]; then
+    expect_eq "lspci: PASID at 0xff8 behind the anchor" \
+        "ff8 PASIDCap: Exec- Priv-, Max PASID Width: 14" "$(pasid_seen "$TMP/noext-ff8.vpci")"
+fi
+run layout place "$TMP/noext.vpci" --ecap pasid --at 0x100
+expect_eq "no ecap, --at 0x100: PASID is the anchor" \
+    "0|ecap 0x100 pasid version 1" "$rc|$(grep '^ecap ' "$TMP/out")"
 
 # ----------------------------------------------------------- refusals
 run layout place "$VF" --ecap pasid --at 0x104

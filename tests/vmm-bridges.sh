@@ -131,6 +131,20 @@ expect_eq "--dump: the same arguments and report as from sysfs" \
     "0|$(cat "$VMM/accel.qemu")|$(cat "$VMM/accel.qemu.fidelity")" \
     "$rc|$(cat "$TMP/out")|$(cat "$TMP/err")"
 
+# ... and from a host snapshot of the tree.
+"$VPCICTL" host snapshot --sysfs "$TREE" --hostname fixture >"$TMP/snap.json"
+for n in accel nic-vf nvme; do
+    run vmm qemu --snapshot "$TMP/snap.json" "$n.resolved.vpci"
+    expect_eq "$n --snapshot: the golden arguments and report" \
+        "0|$(cat "$VMM/$n.qemu")|$(cat "$VMM/$n.qemu.fidelity")" \
+        "$rc|$(cat "$TMP/out")|$(cat "$TMP/err")"
+    run vmm libvirt --snapshot "$TMP/snap.json" "$n.resolved.vpci"
+    check "$n --snapshot: the golden XML" cmp -s "$TMP/out" "$VMM/$n.libvirt"
+done
+run vmm qemu --snapshot "$TMP/snap.json" "$top_srcdir/examples/accel.resolved.vpci"
+expect_eq "--snapshot: examples/accel.resolved.vpci (0000:6a:01.0) too" \
+    "0|$(cat "$VMM/accel.qemu")" "$rc|$(cat "$TMP/out")"
+
 # An iommufd cdev in the binding.
 sed 's|^  vfio /dev/vfio/1005$|  vfio /dev/vfio/devices/vfio3|' "$VMM/accel.resolved.vpci" \
     >"$TMP/cdev.vpci"
@@ -205,6 +219,10 @@ run vmm libvirt --sysfs "$TMP/sys2" nic-vf.resolved.vpci
 check "variant driver: <driver name='vfio' model=...>" grep -qx \
     "  <driver name='vfio' model='mlx5_vfio_pci'/>" "$TMP/out"
 check "vfio-pci: no model" grep -qx "  <driver name='vfio'/>" "$VMM/nic-vf.libvirt"
+"$VPCICTL" host snapshot --sysfs "$TMP/sys2" --hostname fixture2 >"$TMP/snap2.json"
+run vmm libvirt --snapshot "$TMP/snap2.json" nic-vf.resolved.vpci
+check "variant driver from a snapshot" grep -qx \
+    "  <driver name='vfio' model='mlx5_vfio_pci'/>" "$TMP/out"
 
 # --id
 run vmm qemu --id gpu0 --sysfs "$TREE" nvme.resolved.vpci
