@@ -584,8 +584,10 @@ int vpci_layout_common(const struct vpci_layout *const *in, size_t n,
  * Mark in busy (VPCI_CFG_SPACE_EXT bytes, nonzero = taken) every byte a
  * physical function uses: the 64-byte header, each capability of both
  * chains as vpci_decode() finds it (its vpci_cap_length()), and every
- * range a quirk matching the device keeps or puts a PASID at.  quirks
- * may be NULL.  Bytes beyond dev->size are not marked.  0 or -EINVAL.
+ * range a quirk matching the device keeps or puts a PASID at (8 bytes).
+ * quirks may be NULL.  Bytes beyond dev->size are not marked, and no
+ * byte is cleared: maps of several functions can be merged into one.
+ * 0, -EINVAL or -ENOMEM.
  */
 int vpci_device_busy(const struct vpci_device *dev,
                      const struct vpci_quirks *quirks, uint8_t *busy);
@@ -606,10 +608,16 @@ struct vpci_place_opts {
  * pasid_cap read-only with width/exec/priv, pasid_ctl writable in the
  * enable bits the capability offers) to l at an offset free in l and in
  * every busy map, last in the extended chain; an empty extended chain
- * gets its "ecap 0x100 null" anchor.  auto takes 0xff8 when free (QEMU's
- * default x-vpasid-cap-offset), else the highest free dword-aligned
- * offset.  -EINVAL (err says what is in the way) when l has a 256-byte
- * space, already has PASID, or the offset is taken or misaligned.
+ * gets its "ecap 0x100 null" anchor (unless PASID goes at 0x100).  A
+ * byte is taken on l when a field or capability of l covers it (a
+ * capability from its header to the end of its last field), on a map
+ * when nonzero.  auto takes 0xff8 when free (QEMU's default
+ * x-vpasid-cap-offset), else the highest dword-aligned offset >= 0x100
+ * whose 8 bytes are free everywhere.  -EINVAL, l unchanged, when l has
+ * a 256-byte space or already has PASID, the width exceeds 20, the
+ * offset is outside 0x100-0xff8 or misaligned, or it is taken: err then
+ * says "0xOFF-0xEND: ecap NAME at 0xN on the layout" or "0xOFF-0xEND:
+ * taken on device K (NAME)" (K 1-based), or that nothing is free.
  * *ret_off (may be NULL) gets the offset.
  */
 int vpci_layout_place_pasid(struct vpci_layout *l,
