@@ -875,6 +875,92 @@ START_TEST(test_all_pairs)
 }
 END_TEST
 
+/* Bytes fields and raw bytes, from layout files: kept where identical,
+ * dropped (one note for all inputs) where they differ, dropped for the
+ * inputs that have them where others do not. */
+static struct vpci_layout *vendor_layout(const char *command,
+                                         const char *cap_bytes, const char *raw)
+{
+    char text[1024];
+    snprintf(text, sizeof(text),
+             "vpci-layout 1\n"
+             "space 256\n"
+             "header type0\n"
+             "  0x00 u16 vendor_id 0x1af4\n"
+             "  0x02 u16 device_id 0x1041\n"
+             "  0x04 u16 command %s\n"
+             "  0x06 u16 status 0x0010\n"
+             "  0x0b u8 base_class 0x02\n"
+             "  0x0e u8 header_type 0x00\n"
+             "cap 0x40 vendor\n"
+             "  0x02 u8 vndr_len 0x0c\n"
+             "  0x04 bytes 4 %s\n"
+             "  0x08 bytes 4 00 00 00 00 phys ff ff ff ff\n"
+             "raw\n%s",
+             command, cap_bytes, raw);
+    return tu_layout_text(text);
+}
+
+START_TEST(test_bytes_fields)
+{
+    struct vpci_layout *a =
+        vendor_layout("0x0006 rw 0x0547 phys 0x0144", "01 02 03 04",
+                      "  0xc0 bytes 2 aa bb\n"
+                      "  0xd0 bytes 2 cc dd\n");
+    struct vpci_layout *b =
+        vendor_layout("0x0006 rw 0x0507 phys 0x0104", "01 02 03 05",
+                      "  0xc0 bytes 2 aa bb\n"
+                      "  0xe0 u32 scratch 0x1 rw 0xff\n");
+    /* command differs only in a bit that stays rw: no note. */
+    struct vpci_layout *c =
+        vendor_layout("0x0002 rw 0x0547 phys 0x0144", "01 02 03 04",
+                      "  0xc0 bytes 2 aa bb\n"
+                      "  0xe0 u32 scratch 0x2 rw 0xf\n");
+    const struct vpci_layout *ls[] = {a, b, c};
+    struct result *res = calloc(1, sizeof(*res));
+    ck_assert_ptr_nonnull(res);
+    res->r = vpci_layout_common(ls, 3, NULL, &res->l, &res->rep, &res->err);
+    expect_notes(res, "1 masked header.command: rw 0x0547 -> 0x0507, phys "
+                      "0x0144 -> 0x0104\n"
+                      "3 masked header.command: rw 0x0547 -> 0x0507, phys "
+                      "0x0144 -> 0x0104\n"
+                      "0 dropped cap vendor bytes@0x4: 4 bytes that differ "
+                      "between inputs\n"
+                      "1 dropped raw bytes@0xd0: absent on input 2, 3\n"
+                      "2 dropped raw.scratch: absent on input 1\n"
+                      "3 dropped raw.scratch: absent on input 1\n");
+    char *t = text_of(res->l);
+    ck_assert_str_eq(t, "vpci-layout 1\n"
+                        "space 256\n"
+                        "\n"
+                        "header type0\n"
+                        "  0x00 u16 vendor_id            0x1af4\n"
+                        "  0x02 u16 device_id            0x1041\n"
+                        "  0x04 u16 command              0x0006  rw 0x0507  "
+                        "phys 0x0104\n"
+                        "  0x06 u16 status               0x0010\n"
+                        "  0x0b u8  base_class           0x02\n"
+                        "  0x0e u8  header_type          0x00\n"
+                        "\n"
+                        "rom none\n"
+                        "\n"
+                        "cap 0x40 vendor\n"
+                        "  0x02 u8  vndr_len             0x0c\n"
+                        "  0x08 bytes 4 00 00 00 00  phys ff ff ff ff\n"
+                        "\n"
+                        "raw\n"
+                        "  0xc0 bytes 2 aa bb\n"
+                        "\n"
+                        "requires\n"
+                        "  device 1af4:1041\n");
+    free(t);
+    result_free(res);
+    vpci_layout_free(a);
+    vpci_layout_free(b);
+    vpci_layout_free(c);
+}
+END_TEST
+
 START_TEST(test_bad_args)
 {
     struct vpci_layout *out = NULL;
@@ -916,6 +1002,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_layout_input);
     tcase_add_test(tc, test_deterministic);
     tcase_add_test(tc, test_pasid_ats);
+    tcase_add_test(tc, test_bytes_fields);
     tcase_add_test(tc, test_bad_args);
     tcase_add_test(tc, test_all_pairs);
     suite_add_tcase(s, tc);
