@@ -47,10 +47,10 @@
  *      - MSI's 64-bit or per-vector-masking bit differs (its registers
  *        sit at different offsets);
  *      - MSI-X's table or PBA register (BAR indicator and offset) differs
- *        between inputs, or names a BAR the result does not have: the
- *        VMM traps the table where the device has it, so one location
- *        cannot be right for all (keeping input 1's would be wrong on
- *        the others);
+ *        between inputs, or names a BAR that rule 4 dropped: the VMM
+ *        traps the table where the device has it, so one location cannot
+ *        be right for all (keeping input 1's would be wrong on the
+ *        others);
  *    each with a note for every input.
  *
  * 6. Offsets.  Kept capabilities are placed in two passes, in input 1's
@@ -124,7 +124,7 @@ struct cctx {
     struct vpci_error *err;
     struct vpci_layout *out;
     uint8_t busy[VPCI_CFG_SPACE_EXT];
-    bool bar_kept[VPCI_MAX_BARS];
+    bool bar_dropped[VPCI_MAX_BARS]; /* some input has it, the result not */
 };
 
 /* ------------------------------------------------------------------ */
@@ -533,9 +533,9 @@ static void do_bars(struct cctx *c)
         if (same) {
             c->out->bars[j] = *a;
             c->out->bars[j].line = c->out->bars[j].col = 0;
-            c->bar_kept[j] = true;
             continue;
         }
+        c->bar_dropped[j] = true;
         /* Say, for each input that loses it, what another input has. */
         char what[16];
         snprintf(what, sizeof(what), "bar %u", j);
@@ -669,11 +669,14 @@ static uint32_t red_rank(const struct reduction *rd, uint32_t v)
     return rd->kind == RED_MIN_ATS && v == 0 ? 32 : v;
 }
 
-static bool is_id_reg(const struct vpci_block *b, const struct vpci_field *f)
+/* vendor_id, device_id, revision_id and (type 0) the subsystem IDs. */
+static bool is_id_reg(const struct vpci_block *b, const struct vpci_field *f,
+                      unsigned header_type)
 {
     if (b->kind != VPCI_BLOCK_HEADER)
         return false;
-    return f->off <= 0x08 || (f->off >= 0x2c && f->off < 0x30);
+    return f->off == 0x00 || f->off == 0x02 || f->off == 0x08 ||
+           (header_type == 0 && (f->off == 0x2c || f->off == 0x2e));
 }
 
 /* Per-input blocks being merged into dst. */
@@ -790,7 +793,8 @@ static int merge_reg(struct merge *m, const struct vpci_field *const *fs)
         uint32_t v = le_get(fs[i]->val, len);
         if (!((v ^ val) & ro))
             continue;
-        note(c, (int)i, what, is_id_reg(b0, a) ? "id" : "reduced",
+        note(c, (int)i, what,
+             is_id_reg(b0, a, c->out->header_type) ? "id" : "reduced",
              "0x%0*x on input %zu, 0x%0*x on input 1: presenting 0x%0*x",
              digits, v, i + 1, digits, le_get(a->val, len), digits, val);
     }
@@ -934,8 +938,8 @@ static const char *cap_conflict(struct cctx *c, const struct kept_cap *kc,
                 }
             }
             unsigned bir = va & 7;
-            if (bir >= VPCI_MAX_BARS || !c->bar_kept[bir]) {
-                snprintf(buf, n, "its %s is in BAR %u, which is not kept",
+            if (bir < VPCI_MAX_BARS && c->bar_dropped[bir]) {
+                snprintf(buf, n, "its %s is in BAR %u, which is dropped",
                          regs[r], bir);
                 return buf;
             }

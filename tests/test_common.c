@@ -469,6 +469,29 @@ START_TEST(test_reduced_fields)
 }
 END_TEST
 
+/* Another stepping: the revision differs; input 1's is presented. */
+START_TEST(test_revision)
+{
+    struct dev *a = igb(IGB1);
+    struct dev *b = dev_load(IGB1, NULL);
+    EQX(b->cfg[0x08], 0x01);
+    b->cfg[0x08] = 0x03;
+    dev_derive(b, VPCI_POLICY_VFIO);
+    struct dev *d[] = {a, b};
+    struct result *res = common(d, 2, NULL);
+    expect_notes(res, "2 id header.revision_id: 0x03 on input 2, 0x01 on "
+                      "input 1: presenting 0x01\n");
+    expect_compat_all(res, d, 2);
+    result_free(res);
+    struct dev *r[] = {b, a};
+    res = common(r, 2, NULL);
+    expect_notes(res, "2 id header.revision_id: 0x01 on input 2, 0x03 on "
+                      "input 1: presenting 0x03\n");
+    result_free(res);
+    devs_free(d, 2);
+}
+END_TEST
+
 /* MSI 64-bit on one, 32-bit on the other: its registers sit at other
  * offsets, so MSI goes.  MSI-X's table in another BAR: it goes too. */
 START_TEST(test_dropped_caps)
@@ -994,6 +1017,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_moved_cap);
     tcase_add_test(tc, test_swapped_caps);
     tcase_add_test(tc, test_reduced_fields);
+    tcase_add_test(tc, test_revision);
     tcase_add_test(tc, test_dropped_caps);
     tcase_add_test(tc, test_not_same_device);
     tcase_add_test(tc, test_set_id);
