@@ -1,7 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: BSD-2-Clause
-# vpcictl layout common over fixture families: two 82576 boards, three
-# Sunrisepoint-LP root ports (one dumped with 256 bytes), the four GP102s
+# vpcictl layout common over fixture families: two 82576 boards, an
+# 82576 whose MSI-X sits at another offset (the dump edited as another
+# firmware would have it), three Sunrisepoint-LP root ports (one dumped with 256 bytes), the four GP102s
 # of one machine (FILE@BDF), Haswell-EP root ports 2f02/2f03 with --id, a
 # layout file with a dump, functions of a host snapshot, and devices that
 # are not one kind.  Every result lints, renders to text lspci -F
@@ -125,6 +126,36 @@ ecap dsn.dsn_lo: value 0xff2b46e0 -> 0xff12174c" "$(cat "$TMP/diff")"
 run layout common "$IGB1" "$IGB2"
 expect_eq "igb: the same output twice" "$(cat "$TMP/igb.vpci")" \
     "$(cat "$TMP/out")"
+
+# ------------------------------------------------------------ moved
+# Another firmware's chain: IGB1 with its MSI-X capability at 0xe0
+# instead of 0x70 (MSI's next pointer and the 12 bytes moved), at
+# another slot.
+awk '
+    NR == 1 { sub(/^01:00.0/, "02:00.0") }
+    /^50: / { $3 = "e0" }
+    /^70: / { for (i = 2; i <= 13; i++) $i = "00" }
+    /^e0: / { split("11 a0 09 80 03 00 00 00 03 20 00 00", m, " ")
+              for (i = 2; i <= 13; i++) $i = m[i - 1] }
+    { print }' "$IGB1" >"$TMP/igb-moved.lspci"
+expect_eq "moved: the edited dump decodes MSI-X at 0xe0" \
+    "Capabilities: [40] Power Management version 3|Capabilities: [50] MSI: Enable- Count=1/1 Maskable+ 64bit+|Capabilities: [e0] MSI-X: Enable+ Count=10 Masked-|Capabilities: [a0] Express (v2) Endpoint, MSI 00" \
+    "$(caps_of "$TMP/igb-moved.lspci" | grep -v '\[1' | paste -sd'|' -)"
+cp "$TMP/igb-moved.lspci" "$TMP/igb-moved2.lspci"
+family moved "$(echo "$IGB_CAPS" | sed 's/\[70\] MSI-X/[e0] MSI-X/')" "$OK3" \
+    "$IGB1" "$TMP/igb-moved.lspci" "$TMP/igb-moved2.lspci"
+expect_eq "moved: the majority's offset, input 1 moved" \
+    "input 1 intel-82576-pf-8086-10c9-sriov-4k.lspci@0000:01:00.0: moved cap msix: 0x70 -> 0xe0
+input 1 intel-82576-pf-8086-10c9-sriov-4k.lspci@0000:01:00.0: compat: compatible
+input 2 igb-moved.lspci@0000:02:00.0: nothing reduced, dropped or moved
+input 2 igb-moved.lspci@0000:02:00.0: compat: compatible
+input 3 igb-moved2.lspci@0000:02:00.0: nothing reduced, dropped or moved
+input 3 igb-moved2.lspci@0000:02:00.0: compat: compatible" \
+    "$(cat "$TMP/moved.err")"
+run layout common "$IGB1" "$TMP/igb-moved.lspci"
+expect_eq "moved, two inputs: the tie goes to the lower offset" \
+    "input 2 igb-moved.lspci@0000:02:00.0: moved cap msix: 0xe0 -> 0x70" \
+    "$(grep ": moved " "$TMP/err")"
 
 # ------------------------------------------------------------ (b) 9d10
 family spt "Capabilities: [40] Express (v2) Root Port (Slot+), MSI 00|Capabilities: [80] MSI: Enable- Count=1/1 Maskable- 64bit-|Capabilities: [a0] Power Management version 3" \
