@@ -721,21 +721,25 @@ int vpcictl_cmd_vmm(int argc, char **argv)
     if (argc < 2)
         return usage("missing qemu or libvirt");
     if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-        fputs("usage: vpcictl vmm qemu|libvirt [--sysfs DIR | --dump FILE | "
-              "--snapshot FILE]\n"
-              "                   [--id NAME] [-o text|json] RESOLVED.vpci\n"
-              "\n"
-              "  qemu      the -device vfio-pci arguments for the layout\n"
-              "  libvirt   the <hostdev> element and its qemu:override "
-              "properties\n"
-              "\n"
-              "The physical function is the binding's bdf, read from sysfs "
-              "(default /sys),\n"
-              "an lspci dump or a host snapshot.  Every guest-visible "
-              "difference QEMU\n"
-              "cannot express is a 'fidelity:' line on stderr (in -o json: "
-              "\"fidelity\").\n",
-              stdout);
+        fputs(
+            "usage: vpcictl vmm VERB [ARGS]\n"
+            "\n"
+            "  qemu [--sysfs DIR | --dump FILE | --snapshot FILE] [--id NAME]\n"
+            "       [-o text|json] RESOLVED.vpci\n"
+            "                 the -device vfio-pci arguments for the layout\n"
+            "  libvirt [--sysfs DIR | --dump FILE | --snapshot FILE] "
+            "[--id NAME]\n"
+            "          [-o text|json] RESOLVED.vpci\n"
+            "                 the <hostdev> element and its qemu:override "
+            "properties\n"
+            "\n"
+            "The physical function is the binding's bdf, read from sysfs "
+            "(default /sys),\n"
+            "an lspci dump or a host snapshot.  Every guest-visible "
+            "difference QEMU\n"
+            "cannot express is a 'fidelity:' line on stderr (in -o json: "
+            "\"fidelity\").\n",
+            stdout);
         return EXIT_OK;
     }
     bool libvirt;

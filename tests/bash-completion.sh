@@ -65,7 +65,7 @@ expect_comp "--ecap --width --exec --priv --at --device --quirks --help" vpcictl
 expect_comp "pasid" vpcictl layout place f.vpci --ecap ""
 expect_comp "auto 0xff8" vpcictl layout place f.vpci --ecap pasid --at ""
 expect_comp "qemu libvirt" vpcictl vmm ""
-expect_comp "--sysfs --dump --snapshot --output --help" vpcictl vmm qemu --
+expect_comp "--sysfs --dump --snapshot --id --output --help" vpcictl vmm qemu --
 expect_comp "text json" vpcictl vmm libvirt -o ""
 expect_comp "identity vfio" vpcictl layout derive --policy ""
 expect_comp "vfio" vpcictl layout derive -p v
