@@ -94,9 +94,19 @@
  *    same on every input and its values agree wherever a bit is not
  *    phys; else it is dropped (one note, input -1).
  *
- * 8. Raw bytes (the raw block) follow rule 7 for bytes fields, and are
- *    also dropped where they would overlap a placed capability or lie
- *    past the space.
+ * 8. The fields of the raw block follow rule 7, and are also dropped
+ *    (one note, input -1) where they would overlap a placed capability
+ *    or lie past the space.
+ *
+ * Notes: "input" is the 0-based index of the input concerned (-1: all of
+ * them); "what" names the register ("header.revision_id", "cap
+ * pcie.lnkcap", "raw bytes@0xc0"), block ("cap msix", "ecap aer", "cap
+ * vendor#2" for the second of an ID), "bar N", "rom" or "requires KEY";
+ * "action" is reduced, dropped, moved, masked or id.  They come in this
+ * order: header fields, BARs, ROM, capabilities some input lacks
+ * (standard, then extended), capabilities that cannot be joined (rule 5),
+ * then each kept capability in chain order (moved, then its fields), raw
+ * fields, requires; for one item, in input order.
  *
  * The result validates, and vpci_rules_new() of it passes
  * vpci_compat_check() on every device the inputs were derived from as far
