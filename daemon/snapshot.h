@@ -12,7 +12,10 @@
  *
  * A snapshot comes from another machine: nothing in it is trusted.  The
  * loader checks every member it uses (types, ranges, hex, BDF syntax,
- * sizes) and fails with a message naming the device and member.
+ * sizes) and fails with a message naming the device and member.  Members
+ * it does not know are ignored (forward compatibility); "capabilities" is
+ * derived data and is decoded again from "config"; the functions need
+ * not be sorted (the loaded host's are, by BDF).
  */
 #ifndef VPCID_SNAPSHOT_H
 #define VPCID_SNAPSHOT_H
