@@ -1080,11 +1080,11 @@ static void filter_caps(struct cctx *c, struct kept_cap *caps, size_t *n)
     *n = w;
 }
 
-static void place_caps(struct cctx *c, struct kept_cap *caps, size_t n)
+static int place_caps(struct cctx *c, struct kept_cap *caps, size_t n)
 {
     unsigned *offs = malloc(c->n * sizeof(*offs));
     if (!offs)
-        return; /* caps stay unplaced: reported as no room */
+        return -ENOMEM;
     /* Pass 1: the offset most inputs use, when free. */
     for (size_t i = 0; i < n; i++) {
         struct kept_cap *kc = &caps[i];
@@ -1124,6 +1124,7 @@ static void place_caps(struct cctx *c, struct kept_cap *caps, size_t n)
         }
     }
     free(offs);
+    return 0;
 }
 
 /* Build the block of one kept capability at its offset. */
@@ -1171,8 +1172,9 @@ static int do_caps(struct cctx *c)
         goto out;
     filter_caps(c, std, &nstd);
     filter_caps(c, ext, &next);
-    place_caps(c, std, nstd);
-    place_caps(c, ext, next);
+    if ((r = place_caps(c, std, nstd)) < 0 ||
+        (r = place_caps(c, ext, next)) < 0)
+        goto out;
     for (size_t i = 0; i < nstd && r == 0; i++)
         r = emit_cap(c, &std[i]);
     if (r < 0)
