@@ -202,8 +202,25 @@ static int print_table(const json_t *root)
 
 /* Evaluate, then print: a snapshot that does not load stops everything
  * before any output. */
+/* File names go into the JSON document, which holds only UTF-8. */
+static bool utf8_name(const char *file)
+{
+    json_t *s = json_string(file);
+    if (!s) {
+        fprintf(stderr, "vpcictl: %s: file name is not valid UTF-8\n", file);
+        return false;
+    }
+    json_decref(s);
+    return true;
+}
+
 static int run(const char *layout, char **snaps, size_t nsnaps, bool json)
 {
+    if (!utf8_name(layout))
+        return EXIT_INVALID;
+    for (size_t i = 0; i < nsnaps; i++)
+        if (!utf8_name(snaps[i]))
+            return EXIT_INVALID;
     char hash[VPCI_HASH_STRLEN], fp[VPCI_HASH_STRLEN];
     struct vpci_rules *rules = NULL;
     if (load_rules(layout, hash, fp, &rules) < 0)

@@ -241,6 +241,13 @@ run compat --snapshot "$TMP/h1.json"
 expect_eq "no layout: usage error" 2 "$rc"
 run compat --snapshot "$TMP/h1.json" "$TMP/nic.vpci" -o yaml
 expect_eq "-o yaml: usage error" 2 "$rc"
+badname=$(printf '%s/h\377.json' "$TMP")
+cp "$TMP/h1.json" "$badname"
+run compat --snapshot "$badname" "$TMP/nic.vpci" -o json
+expect_eq "a file name that is not UTF-8: exit 1, nothing on stdout" "1 0" \
+    "$rc $(wc -c <"$TMP/out" | tr -d ' ')"
+check "a file name that is not UTF-8: said so" \
+    grep -q ': file name is not valid UTF-8$' "$TMP/err"
 
 # ---------------------------------------------------------------- API errors
 offline_post "$TMP/bad.json" nic
