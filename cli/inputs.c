@@ -52,8 +52,7 @@ static bool is_layout_text(const char *text)
         if (!p)
             return false;
     }
-    return !strncmp(p, "vpci-layout", 11) &&
-           (p[11] == ' ' || p[11] == '\t' || p[11] == '\n');
+    return !strncmp(p, "vpci-layout", 11) && p[11] && strchr(" \t\r\n", p[11]);
 }
 
 static bool is_snapshot_text(const char *text)
