@@ -469,6 +469,45 @@ START_TEST(test_reduced_fields)
 }
 END_TEST
 
+/* A firmware without AER: its serial number capability heads the
+ * extended chain at 0x100.  Two boards with AER outvote it: DSN stays at
+ * 0x140 and the null placeholder anchors the chain at 0x100. */
+START_TEST(test_ext_anchor)
+{
+    struct dev *b = dev_load(IGB1, NULL);
+    EQX(get(b->cfg + 0x100, 2), 0x0001);     /* AER */
+    EQX(get(b->cfg + 0x140, 4), 0x15010003); /* DSN, next 0x150 */
+    uint8_t dsn[12];
+    memcpy(dsn, b->cfg + 0x140, 12);
+    memset(b->cfg + 0x100, 0, 0x4c);
+    memcpy(b->cfg + 0x100, dsn, 12);
+    dev_derive(b, VPCI_POLICY_VFIO);
+    struct dev *d[] = {igb(IGB1), igb(IGB1), b};
+    struct result *res = common(d, 3, NULL);
+    expect_notes(res, "1 dropped ecap aer: absent on input 3\n"
+                      "2 dropped ecap aer: absent on input 3\n"
+                      "3 moved ecap dsn: 0x100 -> 0x140\n");
+    expect_compat_all(res, d, 3);
+    char *chain = chain_of(res->l);
+    ck_assert_str_eq(chain, "cap pm 0x40, cap msi 0x50, cap msix 0x70, cap "
+                            "pcie 0xa0, ecap null 0x100, ecap dsn 0x140");
+    free(chain);
+    result_free(res);
+    /* With the AER-less board first, DSN takes 0x100 on a tie. */
+    struct dev *e[] = {b, d[0]};
+    res = common(e, 2, NULL);
+    expect_notes(res, "2 dropped ecap aer: absent on input 1\n"
+                      "2 moved ecap dsn: 0x140 -> 0x100\n");
+    expect_compat_all(res, e, 2);
+    chain = chain_of(res->l);
+    ck_assert_str_eq(chain, "cap pm 0x40, cap msi 0x50, cap msix 0x70, cap "
+                            "pcie 0xa0, ecap dsn 0x100");
+    free(chain);
+    result_free(res);
+    devs_free(d, 3);
+}
+END_TEST
+
 /* Another stepping: the revision differs; input 1's is presented. */
 START_TEST(test_revision)
 {
@@ -1017,6 +1056,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_moved_cap);
     tcase_add_test(tc, test_swapped_caps);
     tcase_add_test(tc, test_reduced_fields);
+    tcase_add_test(tc, test_ext_anchor);
     tcase_add_test(tc, test_revision);
     tcase_add_test(tc, test_dropped_caps);
     tcase_add_test(tc, test_not_same_device);
