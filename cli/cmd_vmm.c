@@ -920,6 +920,8 @@ int vpcictl_cmd_vmm(int argc, char **argv)
             print_libvirt(stdout, bdf, alias, model, &pl);
         else
             print_qemu_args(stdout, args, nargs);
+        /* The arguments first, then the report, also into one file. */
+        fflush(stdout);
         for (size_t i = 0; i < rep.n; i++)
             fprintf(stderr, "fidelity: %s\n", rep.f[i].text);
     }

@@ -323,7 +323,9 @@ const struct inv_func *vpcid_inventory_find(const struct inv_host *h,
                                             const char *bdf)
 {
     struct inv_func key = {0};
-    if (!h ||
+    /* bsearch() wants a valid array even for 0 elements: an empty host
+     * has none. */
+    if (!h || !h->funcs || !h->nfuncs ||
         vpcid_bdf_parse(bdf, &key.domain, &key.bus, &key.dev, &key.fn) < 0)
         return NULL;
     return bsearch(&key, h->funcs, h->nfuncs, sizeof(*h->funcs), func_cmp);
