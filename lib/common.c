@@ -88,7 +88,7 @@
  *        neither rw, w1c nor phys in the result differs, a note for each
  *        input that differs (action "id" for the identification registers
  *        vendor_id, device_id, revision_id and the subsystem IDs,
- *        "reduced" otherwise): "0x03 on input 2, 0x01 on input 1:
+ *        "chosen" otherwise): "0x03 on input 2, 0x01 on input 1:
  *        presenting 0x01".
  *    A bytes field is kept only when its rw, w1c and phys bytes are the
  *    same on every input and its values agree wherever a bit is not
@@ -804,7 +804,7 @@ static int merge_reg(struct merge *m, const struct vpci_field *const *fs)
         if (!((v ^ val) & ro))
             continue;
         note(c, (int)i, what,
-             is_id_reg(b0, a, c->out->header_type) ? "id" : "reduced",
+             is_id_reg(b0, a, c->out->header_type) ? "id" : "chosen",
              "0x%0*x on input %zu, 0x%0*x on input 1: presenting 0x%0*x",
              digits, v, i + 1, digits, le_get(a->val, len), digits, val);
     }

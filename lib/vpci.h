@@ -543,7 +543,8 @@ struct vpci_common_note {
     int input;       /* 0-based index of the input concerned; -1 = all */
     char what[48];   /* "header.device_id", "cap msix", "cap pcie.devcap",
                         "ecap ats", "bar 2", "rom", "requires" */
-    char action[16]; /* "reduced", "dropped", "moved", "masked", "id" */
+    char action[16]; /* "reduced", "dropped", "moved", "masked", "id",
+                        "chosen" (input 1's read-only value presented) */
     char message[200];
 };
 
@@ -554,8 +555,8 @@ struct vpci_common_report {
 };
 
 struct vpci_common_opts {
-    /* Present these IDs (the operator's --id) instead of requiring all
-     * inputs to agree on vendor and device ID. */
+    /* Present this device ID (the operator's --id) instead of requiring
+     * all inputs to agree on it; the vendor ID must still agree. */
     bool set_id;
     uint16_t vendor_id, device_id;
     /* Names of the inputs for messages (n entries), or NULL: "input N"
@@ -569,11 +570,13 @@ struct vpci_common_opts {
  * capabilities present on all inputs, each at one offset, numeric
  * capability fields reduced to what all support, phys bits only where
  * every input has them, a "requires device" line per distinct physical
- * ID pair.  Every reduction, drop and move is a note in rep (may be
- * NULL).  Inputs that are not one kind of device (header type, class,
- * vendor, BAR geometry differ; device IDs differ without set_id) fail
- * with -EINVAL and err naming the inputs and what differs.  The result
- * validates; *ret is the caller's.
+ * ID pair; a BAR or ROM not identical on all inputs is left out.  Every
+ * reduction, drop and move is a note in rep (may be NULL).  Inputs that
+ * are not one kind of device (header type, class or vendor differ, a BAR
+ * of another type or prefetch bit, device IDs that differ without
+ * set_id) fail with -EINVAL and err naming the inputs and what differs.
+ * The rules are at the top of lib/common.c and in vpci-layout(5), FLEET
+ * LAYOUTS.  The result validates; *ret is the caller's.
  */
 int vpci_layout_common(const struct vpci_layout *const *in, size_t n,
                        const struct vpci_common_opts *opts,

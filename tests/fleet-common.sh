@@ -88,9 +88,9 @@ input 2 intel-82576-pf-8086-10c9-sriov-4vfs-v3.0.1-4k.lspci@0000:09:00.0: id hea
 input 2 intel-82576-pf-8086-10c9-sriov-4vfs-v3.0.1-4k.lspci@0000:09:00.0: id header.subsystem_id: 0x0000 on input 2, 0xa03c on input 1: presenting 0xa03c
 input 2 intel-82576-pf-8086-10c9-sriov-4vfs-v3.0.1-4k.lspci@0000:09:00.0: dropped bar 1: mem32 size 0x20000 from 1 here, mem32 size 0x400000 from 1 on input 1
 input 2 intel-82576-pf-8086-10c9-sriov-4vfs-v3.0.1-4k.lspci@0000:09:00.0: dropped rom: size 0x20000 from rom here, 0x400000 from rom on input 1: rom none
-input 2 intel-82576-pf-8086-10c9-sriov-4vfs-v3.0.1-4k.lspci@0000:09:00.0: reduced cap pcie.lnkcap: 0x02036c41 on input 2, 0x00036c41 on input 1: presenting 0x00036c41
-input 2 intel-82576-pf-8086-10c9-sriov-4vfs-v3.0.1-4k.lspci@0000:09:00.0: reduced cap pcie.lnkctl: 0x0040 on input 2, 0x0042 on input 1: presenting 0x0042
-input 2 intel-82576-pf-8086-10c9-sriov-4vfs-v3.0.1-4k.lspci@0000:09:00.0: reduced ecap dsn.dsn_lo: 0xff12174c on input 2, 0xff2b46e0 on input 1: presenting 0xff2b46e0
+input 2 intel-82576-pf-8086-10c9-sriov-4vfs-v3.0.1-4k.lspci@0000:09:00.0: chosen cap pcie.lnkcap: 0x02036c41 on input 2, 0x00036c41 on input 1: presenting 0x00036c41
+input 2 intel-82576-pf-8086-10c9-sriov-4vfs-v3.0.1-4k.lspci@0000:09:00.0: chosen cap pcie.lnkctl: 0x0040 on input 2, 0x0042 on input 1: presenting 0x0042
+input 2 intel-82576-pf-8086-10c9-sriov-4vfs-v3.0.1-4k.lspci@0000:09:00.0: chosen ecap dsn.dsn_lo: 0xff12174c on input 2, 0xff2b46e0 on input 1: presenting 0xff2b46e0
 input 2 intel-82576-pf-8086-10c9-sriov-4vfs-v3.0.1-4k.lspci@0000:09:00.0: compat: compatible" \
     "$(cat "$TMP/igb.err")"
 expect_eq "igb: the header comment names the inputs" \
@@ -110,7 +110,7 @@ expect_eq "igb: JSON inputs" \
     '[{"input":"'"$IGB1"'","kind":"dump","bdf":"0000:01:00.0","id":"8086:10c9","notes":2},{"input":"'"$IGB2"'","kind":"dump","bdf":"0000:09:00.0","id":"8086:10c9","notes":7}]' \
     "$(jq -c '[.inputs[] | {input, kind, bdf, id, notes: (.notes | length)}]' "$TMP/out")"
 expect_eq "igb: a JSON note" \
-    '{"input":2,"what":"cap pcie.lnkcap","action":"reduced","message":"0x02036c41 on input 2, 0x00036c41 on input 1: presenting 0x00036c41"}' \
+    '{"input":2,"what":"cap pcie.lnkcap","action":"chosen","message":"0x02036c41 on input 2, 0x00036c41 on input 1: presenting 0x00036c41"}' \
     "$(jq -c '.notes[6]' "$TMP/out")"
 expect_eq "igb: nothing on stderr with -o json" "" "$(cat "$TMP/err")"
 # Input order decides only which input's values are presented.
@@ -168,7 +168,7 @@ input 1 intel-sunrisepoint-lp-rootport-8086-9d10-aer-l1ss-4k.lspci@0000:00:1c.0:
 input 2 intel-sunrisepoint-lp-rootport-8086-9d10-aspm-4k.lspci@0000:00:1c.0: dropped ecap aer: input 3 has a 256-byte config space
 input 2 intel-sunrisepoint-lp-rootport-8086-9d10-aspm-4k.lspci@0000:00:1c.0: dropped ecap acs: input 3 has a 256-byte config space
 input 2 intel-sunrisepoint-lp-rootport-8086-9d10-aspm-4k.lspci@0000:00:1c.0: compat: compatible
-input 3 intel-sunrisepoint-lp-rootports-8086-9d10-9d12-256b.lspci@0000:00:1c.0: reduced header.bridge_control: 0x0018 on input 3, 0x0000 on input 1: presenting 0x0000
+input 3 intel-sunrisepoint-lp-rootports-8086-9d10-9d12-256b.lspci@0000:00:1c.0: chosen header.bridge_control: 0x0018 on input 3, 0x0000 on input 1: presenting 0x0000
 input 3 intel-sunrisepoint-lp-rootports-8086-9d10-9d12-256b.lspci@0000:00:1c.0: compat: compatible" \
     "$(cat "$TMP/spt.err")"
 family spt4k "Capabilities: [40] Express (v2) Root Port (Slot+), MSI 00|Capabilities: [80] MSI: Enable- Count=1/1 Maskable- 64bit-|Capabilities: [a0] Power Management version 3|Capabilities: [100 v1] Advanced Error Reporting|Capabilities: [140 v1] Access Control Services" \
@@ -183,14 +183,14 @@ input 2 intel-sunrisepoint-lp-rootport-8086-9d10-aspm-4k.lspci@0000:00:1c.0: com
 # ------------------------------------------------------------ (c) GP102
 family gp102 "Capabilities: [60] Power Management version 3|Capabilities: [68] MSI: Enable- Count=1/1 Maskable- 64bit+|Capabilities: [78] Express (v2) Legacy Endpoint, MSI 00" \
     "$OK4" "$GP@04:00.0" "$GP@05:00.0" "$GP@0000:08:00.0" "$GP@09:00.0"
-expect_eq "gp102: the reductions are the links'" \
+expect_eq "gp102: the reductions and choices are the links'" \
     "1 reduced cap pcie.lnksta
-2 reduced cap pcie.lnkcap
+2 chosen cap pcie.lnkcap
 2 reduced cap pcie.lnksta
-3 reduced cap pcie.lnkcap
-3 reduced cap pcie.lnkctl
-4 reduced cap pcie.lnkcap
-4 reduced cap pcie.lnkctl" \
+3 chosen cap pcie.lnkcap
+3 chosen cap pcie.lnkctl
+4 chosen cap pcie.lnkcap
+4 chosen cap pcie.lnkctl" \
     "$(grep -v -e 'compat: compatible' -e warning "$TMP/gp102.err" |
         sed 's/^input \([0-9]\) [^ ]*: \([a-z]*\) \([^:]*\):.*/\1 \2 \3/' | sort)"
 expect_eq "gp102: BAR sizes unknown in an lspci -v dump: warned per input" 16 \

@@ -278,11 +278,11 @@ START_TEST(test_igb_pair)
         "input 2: rom none\n"
         "2 dropped rom: size 0x20000 from rom here, 0x400000 from rom on "
         "input 1: rom none\n"
-        "2 reduced cap pcie.lnkcap: 0x02036c41 on input 2, 0x00036c41 on "
+        "2 chosen cap pcie.lnkcap: 0x02036c41 on input 2, 0x00036c41 on "
         "input 1: presenting 0x00036c41\n"
-        "2 reduced cap pcie.lnkctl: 0x0040 on input 2, 0x0042 on input 1: "
+        "2 chosen cap pcie.lnkctl: 0x0040 on input 2, 0x0042 on input 1: "
         "presenting 0x0042\n"
-        "2 reduced ecap dsn.dsn_lo: 0xff12174c on input 2, 0xff2b46e0 on "
+        "2 chosen ecap dsn.dsn_lo: 0xff12174c on input 2, 0xff2b46e0 on "
         "input 1: presenting 0xff2b46e0\n");
     expect_compat_all(res, d, 2);
     const struct vpci_layout *l = res->l;
@@ -668,7 +668,7 @@ START_TEST(test_256_byte_input)
         dev_derive(d[i], VPCI_POLICY_VFIO);
     struct result *res = common(d, 3, NULL);
     expect_notes(
-        res, "3 reduced header.bridge_control: 0x0018 on input 3, 0x0000 on "
+        res, "3 chosen header.bridge_control: 0x0018 on input 3, 0x0000 on "
              "input 1: presenting 0x0000\n"
              "1 dropped ecap aer: input 3 has a 256-byte config space\n"
              "2 dropped ecap aer: input 3 has a 256-byte config space\n"
@@ -706,15 +706,15 @@ START_TEST(test_four_gpus)
     }
     struct result *res = common(d, 4, NULL);
     expect_notes(
-        res, "2 reduced cap pcie.lnkcap: 0x10454d03 on input 2, 0x08454d03 on "
+        res, "2 chosen cap pcie.lnkcap: 0x10454d03 on input 2, 0x08454d03 on "
              "input 1: presenting 0x08454d03\n"
-             "3 reduced cap pcie.lnkcap: 0x08453d03 on input 3, 0x08454d03 on "
+             "3 chosen cap pcie.lnkcap: 0x08453d03 on input 3, 0x08454d03 on "
              "input 1: presenting 0x08454d03\n"
-             "4 reduced cap pcie.lnkcap: 0x10463d03 on input 4, 0x08454d03 on "
+             "4 chosen cap pcie.lnkcap: 0x10463d03 on input 4, 0x08454d03 on "
              "input 1: presenting 0x08454d03\n"
-             "3 reduced cap pcie.lnkctl: 0x0100 on input 3, 0x0102 on input 1: "
+             "3 chosen cap pcie.lnkctl: 0x0100 on input 3, 0x0102 on input 1: "
              "presenting 0x0102\n"
-             "4 reduced cap pcie.lnkctl: 0x0100 on input 4, 0x0102 on input 1: "
+             "4 chosen cap pcie.lnkctl: 0x0100 on input 4, 0x0102 on input 1: "
              "presenting 0x0102\n"
              "1 reduced cap pcie.lnksta: link speed 8 GT/s -> 2.5 GT/s\n"
              "2 reduced cap pcie.lnksta: link speed 5 GT/s -> 2.5 GT/s\n");
@@ -747,13 +747,13 @@ START_TEST(test_layout_input)
         "2 dropped bar 2: io size 0x20 from 2 here, none on input 1\n"
         "2 dropped rom: size 0x20000 from rom here, none on input 1: rom "
         "none\n"
-        "2 reduced cap pcie.lnkcap: 0x02036c41 on input 2, 0x00036c41 on "
+        "2 chosen cap pcie.lnkcap: 0x02036c41 on input 2, 0x00036c41 on "
         "input 1: presenting 0x00036c41\n"
-        "2 reduced cap pcie.lnkctl: 0x0040 on input 2, 0x0042 on input 1: "
+        "2 chosen cap pcie.lnkctl: 0x0040 on input 2, 0x0042 on input 1: "
         "presenting 0x0042\n"
-        "2 reduced ecap dsn.dsn_lo: 0xff12174c on input 2, 0x00000000 on "
+        "2 chosen ecap dsn.dsn_lo: 0xff12174c on input 2, 0x00000000 on "
         "input 1: presenting 0x00000000\n"
-        "2 reduced ecap dsn.dsn_hi: 0x001b21ff on input 2, 0x00000000 on "
+        "2 chosen ecap dsn.dsn_hi: 0x001b21ff on input 2, 0x00000000 on "
         "input 1: presenting 0x00000000\n"
         "1 dropped requires driver: not the same on every input (differs on "
         "input 2)\n");
