@@ -158,6 +158,11 @@ static int load_rules(const char *file, char hash[VPCI_HASH_STRLEN],
     return r;
 }
 
+static const char *plural(long long n)
+{
+    return n == 1 ? "" : "s";
+}
+
 static int print_table(const json_t *root)
 {
     size_t i;
@@ -172,14 +177,14 @@ static int print_table(const json_t *root)
             json_string_value(json_object_get(host, "hostname")));
         char *file = vpcictl_printable(
             json_string_value(json_object_get(host, "snapshot")));
+        long long ndev = json_integer_value(json_object_get(sum, "devices"));
         if (name && file)
-            printf(
-                "%sHOST %s (%s, %s): %lld devices, %lld compatible\n",
-                i ? "\n" : "", name, file,
-                json_string_value(json_object_get(host, "time")),
-                (long long)json_integer_value(json_object_get(sum, "devices")),
-                (long long)json_integer_value(
-                    json_object_get(sum, "compatible")));
+            printf("%sHOST %s (%s, %s): %lld device%s, %lld compatible\n",
+                   i ? "\n" : "", name, file,
+                   json_string_value(json_object_get(host, "time")), ndev,
+                   plural(ndev),
+                   (long long)json_integer_value(
+                       json_object_get(sum, "compatible")));
         free(name);
         free(file);
         if (!name || !file)
@@ -190,13 +195,15 @@ static int print_table(const json_t *root)
             return EXIT_INVALID;
     }
     const json_t *sum = json_object_get(root, "summary");
-    printf("\nTOTAL: %lld hosts, %lld devices, %lld compatible, %lld hosts "
+    long long nh = json_integer_value(json_object_get(sum, "hosts"));
+    long long nd = json_integer_value(json_object_get(sum, "devices"));
+    long long nw =
+        json_integer_value(json_object_get(sum, "hosts_with_compatible"));
+    printf("\nTOTAL: %lld host%s, %lld device%s, %lld compatible, %lld host%s "
            "with a compatible device\n",
-           (long long)json_integer_value(json_object_get(sum, "hosts")),
-           (long long)json_integer_value(json_object_get(sum, "devices")),
+           nh, plural(nh), nd, plural(nd),
            (long long)json_integer_value(json_object_get(sum, "compatible")),
-           (long long)json_integer_value(
-               json_object_get(sum, "hosts_with_compatible")));
+           nw, plural(nw));
     return EXIT_OK;
 }
 

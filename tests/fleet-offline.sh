@@ -190,7 +190,7 @@ DEVICE        VERDICT  SCORE  REASONS
 0000:05:00.2  ok       1001   -
 0000:05:00.0  no       0      TABLE_PF_REASONS
 
-TOTAL: 1 hosts, 3 devices, 2 compatible, 1 hosts with a compatible device
+TOTAL: 1 host, 3 devices, 2 compatible, 1 host with a compatible device
 EOF
 pf_reasons=$(jq -r '.results[] | select(.bdf == "0000:05:00.0") | [.reasons[] | "\(.code): \(.message)"] | join("; ")' "$TMP/api-2-tx.json")
 expect_eq "the table of one host" \

@@ -8,7 +8,7 @@
 # tests and data are links to this tree), on two fixture sysfs trees and
 # two real vpcid daemons.  Each command's stdout and stderr must be the
 # README's text once attachment IDs, times and the scratch directory are
-# replaced by <ID>, <TIME> and <DIR> (widths kept); a "..." line in the
+# replaced by <ID>, <TIME> and <DIR> (widths kept in table columns); a "..." line in the
 # README stands for any number of lines.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 . "$top_srcdir/tests/daemon-lib.sh"
@@ -48,8 +48,9 @@ normalise() {
     sed -E -e "s|$W|<DIR>|g" \
         -e "s/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}  /$ID_PAD  /g" \
         -e "s/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/<ID>/g" \
-        -e "s/[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z\)/<TIME>)$TIME_PAD/g" \
-        -e "s/[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z/<TIME>$TIME_PAD/g"
+        -e "s/[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z\)  /<TIME>)$TIME_PAD  /g" \
+        -e "s/[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z  /<TIME>$TIME_PAD  /g" \
+        -e "s/[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z/<TIME>/g"
 }
 
 # same EXPECTED ACTUAL: the lines are equal, a "..." line of EXPECTED
