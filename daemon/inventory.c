@@ -105,9 +105,11 @@ static void hwarn(struct inv_host *h, const char *fmt, ...)
 
 /* ------------------------------------------------------------ libpci hooks */
 
-static _Noreturn void guard_error(char *msg, ...)
-    __attribute__((format(printf, 1, 2)));
-static _Noreturn void guard_error(char *msg, ...)
+/* noreturn as an attribute, not _Noreturn: clang makes only the
+ * attribute part of the type libpci's error hook has. */
+static void guard_error(char *msg, ...)
+    __attribute__((noreturn, format(printf, 1, 2)));
+static void guard_error(char *msg, ...)
 {
     va_list ap;
     va_start(ap, msg);
