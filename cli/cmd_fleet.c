@@ -130,31 +130,23 @@ static int load_snapshot(const char *file, struct vpcid_snapshot **ret)
 static int load_rules(const char *file, char hash[VPCI_HASH_STRLEN],
                       char fp[VPCI_HASH_STRLEN], struct vpci_rules **ret)
 {
-    size_t len;
-    char *text = vpcictl_read_file(file, &len);
-    if (!text)
-        return -EIO;
     struct vpci_layout *l = NULL;
-    struct vpci_error err = {0};
-    char buf[512];
-    const char *label = strcmp(file, "-") ? file : "<stdin>";
-    int r = vpci_layout_parse(text, len, &l, &err);
-    free(text);
-    if (r == 0 &&
-        (vpci_layout_hash(l, hash) < 0 || vpci_layout_fingerprint(l, fp) < 0)) {
+    int r = vpcictl_load_layout(file, &l);
+    if (r < 0)
+        return r;
+    const char *label = vpcictl_file_label(file);
+    if (vpci_layout_hash(l, hash) < 0 || vpci_layout_fingerprint(l, fp) < 0) {
         fprintf(stderr, "vpcictl: %s: cannot compute hashes\n", label);
         vpci_layout_free(l);
         return -EINVAL;
     }
-    if (r == 0)
-        r = vpci_rules_new(l, ret, &err);
+    struct vpci_error err = {0};
+    r = vpci_rules_new(l, ret, &err);
     vpci_layout_free(l);
-    if (r == -ENOMEM) {
+    if (r == -ENOMEM)
         fprintf(stderr, "vpcictl: out of memory\n");
-    } else if (r < 0) {
-        vpci_error_format(&err, label, buf, sizeof(buf));
-        fprintf(stderr, "%s\n", buf);
-    }
+    else if (r < 0)
+        vpcictl_print_layout_error(label, &err);
     return r;
 }
 

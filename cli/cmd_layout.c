@@ -24,29 +24,6 @@ static void layoutp(struct vpci_layout **l)
     vpci_layout_free(*l);
 }
 
-static void print_error(const char *file, const struct vpci_error *err)
-{
-    char buf[512];
-    vpci_error_format(err, file, buf, sizeof(buf));
-    fprintf(stderr, "%s\n", buf);
-}
-
-/* Load and validate one layout file; prints FILE:LINE:COL on failure. */
-static int load_layout(const char *file, struct vpci_layout **ret)
-{
-    size_t len;
-    CLEANUP_FREE char *text = vpcictl_read_file(file, &len);
-    if (!text)
-        return -EIO;
-    struct vpci_error err;
-    int r = vpci_layout_parse(text, len, ret, &err);
-    if (r < 0) {
-        print_error(strcmp(file, "-") ? file : "<stdin>", &err);
-        return r;
-    }
-    return 0;
-}
-
 static int usage_error(const char *msg)
 {
     fprintf(stderr, "vpcictl layout: %s\n", msg);
@@ -61,7 +38,7 @@ static int cmd_lint(int argc, char **argv)
     int rc = EXIT_OK;
     for (int i = 1; i < argc; i++) {
         CLEANUP_LAYOUT struct vpci_layout *l = NULL;
-        if (load_layout(argv[i], &l) < 0)
+        if (vpcictl_load_layout(argv[i], &l) < 0)
             rc = EXIT_INVALID;
     }
     return rc;
@@ -84,7 +61,7 @@ static int cmd_fmt(int argc, char **argv)
     if (write_back && !strcmp(file, "-"))
         return usage_error("fmt -w needs a file, not standard input");
     CLEANUP_LAYOUT struct vpci_layout *l = NULL;
-    if (load_layout(file, &l) < 0)
+    if (vpcictl_load_layout(file, &l) < 0)
         return EXIT_INVALID;
     CLEANUP_FREE char *text = NULL;
     size_t len;
@@ -109,7 +86,7 @@ static int cmd_hash(int argc, char **argv)
     if (argc != 2)
         return usage_error("hash takes one FILE");
     CLEANUP_LAYOUT struct vpci_layout *l = NULL;
-    if (load_layout(argv[1], &l) < 0)
+    if (vpcictl_load_layout(argv[1], &l) < 0)
         return EXIT_INVALID;
     char h[VPCI_HASH_STRLEN], fp[VPCI_HASH_STRLEN];
     if (vpci_layout_hash(l, h) < 0 || vpci_layout_fingerprint(l, fp) < 0) {
@@ -127,7 +104,8 @@ static int cmd_diff(int argc, char **argv)
         return usage_error("diff takes two FILEs");
     CLEANUP_LAYOUT struct vpci_layout *a = NULL;
     CLEANUP_LAYOUT struct vpci_layout *b = NULL;
-    if (load_layout(argv[1], &a) < 0 || load_layout(argv[2], &b) < 0)
+    if (vpcictl_load_layout(argv[1], &a) < 0 ||
+        vpcictl_load_layout(argv[2], &b) < 0)
         return EXIT_USAGE;
     CLEANUP_FREE char *text = NULL;
     int n = vpci_layout_diff(a, b, &text);
@@ -144,7 +122,7 @@ static int cmd_render(int argc, char **argv)
     if (argc != 2)
         return usage_error("render takes one FILE");
     CLEANUP_LAYOUT struct vpci_layout *l = NULL;
-    if (load_layout(argv[1], &l) < 0)
+    if (vpcictl_load_layout(argv[1], &l) < 0)
         return EXIT_INVALID;
     CLEANUP_FREE struct vpci_render *r = malloc(sizeof(*r));
     CLEANUP_FREE char *text = NULL;
@@ -313,7 +291,7 @@ static int cmd_derive(int argc, char **argv)
     size_t ndevs = 0;
     struct vpci_error err;
     if (vpci_dump_parse(text, len, &devs, &ndevs, &err) < 0) {
-        print_error(dump, &err);
+        vpcictl_print_layout_error(dump, &err);
         return EXIT_INVALID;
     }
     const struct vpci_dump_dev *dev = NULL;

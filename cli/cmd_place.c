@@ -254,20 +254,11 @@ int vpcictl_layout_place(int argc, char **argv)
         goto out;
     }
 
-    size_t len;
-    char *src = vpcictl_read_file(file, &len);
-    if (!src)
+    int r = vpcictl_load_layout(file, &l);
+    if (r < 0)
         goto out;
     struct vpci_error err;
-    int r = vpci_layout_parse(src, len, &l, &err);
-    free(src);
-    if (r < 0) {
-        char buf[512];
-        vpci_error_format(&err, strcmp(file, "-") ? file : "<stdin>", buf,
-                          sizeof(buf));
-        fprintf(stderr, "%s\n", buf);
-        goto out;
-    }
+    size_t len;
     if (l->has_binding) {
         fprintf(stderr,
                 "vpcictl: %s: a resolved layout (binding section): place "

@@ -859,14 +859,8 @@ static bool print_layout_errors(const char *label, const json_t *problem)
 static int local_error(const char *label, const char *text, size_t len)
 {
     struct vpci_layout *l = NULL;
-    struct vpci_error err;
-    if (vpci_layout_parse(text, len, &l, &err) < 0) {
-        char buf[512];
-        vpci_error_format(&err, label, buf, sizeof(buf));
-        fprintf(stderr, "%s\n", buf);
-    } else {
+    if (vpcictl_parse_layout(label, text, len, &l) == 0)
         fprintf(stderr, "vpcictl: %s: not valid UTF-8\n", label);
-    }
     vpci_layout_free(l);
     return EXIT_INVALID;
 }
@@ -900,7 +894,7 @@ static int cmd_publish(struct vpcictl_client *c,
                        const struct vpcictl_remote_opts *o, const char *name,
                        const char *file, const char *description)
 {
-    const char *label = strcmp(file, "-") ? file : "<stdin>";
+    const char *label = vpcictl_file_label(file);
     size_t len;
     CLEANUP_FREE char *text = vpcictl_read_file(file, &len);
     if (!text)
@@ -1427,7 +1421,7 @@ static int cmd_attachments(struct vpcictl_client *c,
 /* {"layout": FILE's text}; the file's problems reported as lint would. */
 static int layout_body(const char *file, json_t **ret)
 {
-    const char *label = strcmp(file, "-") ? file : "<stdin>";
+    const char *label = vpcictl_file_label(file);
     size_t len;
     CLEANUP_FREE char *text = vpcictl_read_file(file, &len);
     if (!text)
@@ -1462,8 +1456,7 @@ static int post_layout(struct vpcictl_client *c, const char *path,
     if (!code || strcmp(code, "invalid-layout"))
         return refused(c, r);
     vpcictl_report_error(c, r, &problem);
-    if (problem &&
-        !print_layout_errors(strcmp(file, "-") ? file : "<stdin>", problem)) {
+    if (problem && !print_layout_errors(vpcictl_file_label(file), problem)) {
         CLEANUP_FREE char *d = vpcictl_printable(jstr(problem, "detail"));
         fprintf(stderr, "vpcictl: %s (invalid-layout)\n", OR(d, "?"));
     }

@@ -803,20 +803,9 @@ int vpcictl_cmd_vmm(int argc, char **argv)
     size_t cmdlen = 0;
     memset(&src, 0, sizeof(src));
 
-    size_t len;
-    char *text = vpcictl_read_file(file, &len);
-    if (!text)
+    int r = vpcictl_load_layout(file, &l);
+    if (r < 0)
         goto out;
-    struct vpci_error err;
-    int r = vpci_layout_parse(text, len, &l, &err);
-    free(text);
-    if (r < 0) {
-        char buf[512];
-        vpci_error_format(&err, strcmp(file, "-") ? file : "<stdin>", buf,
-                          sizeof(buf));
-        fprintf(stderr, "%s\n", buf);
-        goto out;
-    }
     const char *bdf = binding_get(l, "bdf");
     if (!l->has_binding || !bdf) {
         fprintf(stderr,

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "vpci.h"
 #include "vpcictl.h"
 
 /* Layout and dump files are small; refuse anything absurd rather than
@@ -99,4 +100,37 @@ int vpcictl_write_file(const char *path, const char *data, size_t len)
     }
     free(tmp);
     return 0;
+}
+
+const char *vpcictl_file_label(const char *file)
+{
+    return strcmp(file, "-") ? file : "<stdin>";
+}
+
+void vpcictl_print_layout_error(const char *label, const struct vpci_error *err)
+{
+    char buf[512];
+    vpci_error_format(err, label, buf, sizeof(buf));
+    fprintf(stderr, "%s\n", buf);
+}
+
+int vpcictl_parse_layout(const char *label, const char *text, size_t len,
+                         struct vpci_layout **ret)
+{
+    struct vpci_error err;
+    int r = vpci_layout_parse(text, len, ret, &err);
+    if (r < 0)
+        vpcictl_print_layout_error(label, &err);
+    return r;
+}
+
+int vpcictl_load_layout(const char *file, struct vpci_layout **ret)
+{
+    size_t len;
+    char *text = vpcictl_read_file(file, &len);
+    if (!text)
+        return -EIO;
+    int r = vpcictl_parse_layout(vpcictl_file_label(file), text, len, ret);
+    free(text);
+    return r;
 }

@@ -108,15 +108,9 @@ static int derive_input(struct vpcictl_input *in, enum vpci_policy policy,
 static int load_layout_input(struct vpcictl_input *in, const char *path,
                              const char *text, size_t len)
 {
-    struct vpci_error err;
-    int r = vpci_layout_parse(text, len, &in->layout, &err);
-    if (r < 0) {
-        char buf[512];
-        vpci_error_format(&err, strcmp(path, "-") ? path : "<stdin>", buf,
-                          sizeof(buf));
-        fprintf(stderr, "%s\n", buf);
+    if (vpcictl_parse_layout(vpcictl_file_label(path), text, len, &in->layout) <
+        0)
         return EXIT_INVALID;
-    }
     in->kind = VPCICTL_INPUT_LAYOUT;
     return 0;
 }
@@ -130,9 +124,7 @@ static int load_dump_input(struct vpcictl_input *in, const char *path,
     size_t ndevs = 0;
     struct vpci_error err;
     if (vpci_dump_parse(text, len, &devs, &ndevs, &err) < 0) {
-        char buf[512];
-        vpci_error_format(&err, path, buf, sizeof(buf));
-        fprintf(stderr, "%s\n", buf);
+        vpcictl_print_layout_error(path, &err);
         return EXIT_INVALID;
     }
     const struct vpci_dump_dev *dev = NULL;

@@ -17,6 +17,22 @@ char *vpcictl_read_file(const char *path, size_t *ret_len);
 /* Write atomically (temp file + rename); 0 or -errno. */
 int vpcictl_write_file(const char *path, const char *data, size_t len);
 
+struct vpci_error;
+struct vpci_layout;
+/* How messages name a file: "<stdin>" for "-", else the file itself. */
+const char *vpcictl_file_label(const char *file);
+/* err as LABEL:LINE:COL: error: MSG on stderr. */
+void vpcictl_print_layout_error(const char *label,
+                                const struct vpci_error *err);
+/* Parse layout text (vpci_layout_parse); on failure print the error
+ * under label and return the negative errno. */
+int vpcictl_parse_layout(const char *label, const char *text, size_t len,
+                         struct vpci_layout **ret);
+/* Read FILE ("-" = stdin) and parse it as vpcictl_parse_layout does,
+ * naming it vpcictl_file_label(file); 0, -EIO when it cannot be read
+ * (message printed) or the parse error. */
+int vpcictl_load_layout(const char *file, struct vpci_layout **ret);
+
 int vpcictl_cmd_layout(int argc, char **argv);
 int vpcictl_cmd_host(int argc, char **argv);
 /* vpcictl layout common|place (cmd_common.c, cmd_place.c): argv[0] is
