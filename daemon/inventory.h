@@ -151,4 +151,16 @@ char *vpcid_inventory_json(const struct inv_host *h);
 struct json_t;
 struct json_t *vpcid_inventory_func_json(const struct inv_func *f);
 
+/* Append the device object of each of h's functions to the JSON array
+ * devs, in h's order; 0, or -1 on allocation failure (devs then holds
+ * those appended so far). */
+int vpcid_inventory_devices_append(struct json_t *devs,
+                                   const struct inv_host *h);
+
+/* json_dumps(root, flags) with a final newline, malloc'ed; its length
+ * (newline included) in *ret_len when ret_len is not NULL.  NULL on
+ * allocation failure.  root is not consumed. */
+char *vpcid_json_text_nl(const struct json_t *root, size_t flags,
+                         size_t *ret_len);
+
 #endif

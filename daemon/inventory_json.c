@@ -189,18 +189,34 @@ char *vpcid_inventory_json(const struct inv_host *h)
         return NULL;
     }
     json_object_set_new(root, "devices", devs);
-    for (size_t i = 0; i < h->nfuncs; i++) {
-        json_t *d = vpcid_inventory_func_json(&h->funcs[i]);
-        if (!d || json_array_append_new(devs, d) < 0) {
-            json_decref(root);
-            return NULL;
-        }
+    if (vpcid_inventory_devices_append(devs, h) < 0) {
+        json_decref(root);
+        return NULL;
     }
     json_object_set_new(root, "sysfs", json_string(h->sysfs_root));
     json_object_set_new(root, "warnings",
                         warnings_json(h->warnings, h->nwarnings));
-    char *text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    char *text =
+        vpcid_json_text_nl(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER, NULL);
     json_decref(root);
+    return text;
+}
+
+int vpcid_inventory_devices_append(struct json_t *devs,
+                                   const struct inv_host *h)
+{
+    for (size_t i = 0; i < h->nfuncs; i++) {
+        json_t *d = vpcid_inventory_func_json(&h->funcs[i]);
+        if (!d || json_array_append_new(devs, d) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+char *vpcid_json_text_nl(const struct json_t *root, size_t flags,
+                         size_t *ret_len)
+{
+    char *text = json_dumps(root, flags);
     if (!text)
         return NULL;
     size_t len = strlen(text);
@@ -211,5 +227,7 @@ char *vpcid_inventory_json(const struct inv_host *h)
     }
     n[len] = '\n';
     n[len + 1] = '\0';
+    if (ret_len)
+        *ret_len = len + 1;
     return n;
 }

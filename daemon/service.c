@@ -102,27 +102,14 @@ static char *devices_body(const struct inv_host *h, size_t *ret_len)
         json_decref(root);
         return NULL;
     }
-    for (size_t i = 0; i < h->nfuncs; i++) {
-        json_t *d = vpcid_inventory_func_json(&h->funcs[i]);
-        if (!d || json_array_append_new(devs, d) < 0) {
-            json_decref(root);
-            return NULL;
-        }
+    if (vpcid_inventory_devices_append(devs, h) < 0) {
+        json_decref(root);
+        return NULL;
     }
-    char *text = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    char *text =
+        vpcid_json_text_nl(root, JSON_COMPACT | JSON_PRESERVE_ORDER, ret_len);
     json_decref(root);
-    if (!text)
-        return NULL;
-    size_t len = strlen(text);
-    char *n = realloc(text, len + 2);
-    if (!n) {
-        free(text);
-        return NULL;
-    }
-    n[len] = '\n';
-    n[len + 1] = '\0';
-    *ret_len = len + 1;
-    return n;
+    return text;
 }
 
 struct snapshot *service_rescan(char *err, size_t errlen)

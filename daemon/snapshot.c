@@ -68,26 +68,14 @@ char *vpcid_snapshot_json(const struct inv_host *h, const char *hostname,
         json_array_append_new(warn, json_string(h->warnings[i]));
     json_object_set_new(root, "warnings", warn);
     json_object_set_new(root, "devices", devs);
-    for (size_t i = 0; i < h->nfuncs; i++) {
-        json_t *d = vpcid_inventory_func_json(&h->funcs[i]);
-        if (!d || json_array_append_new(devs, d) < 0) {
-            json_decref(root);
-            return NULL;
-        }
+    if (vpcid_inventory_devices_append(devs, h) < 0) {
+        json_decref(root);
+        return NULL;
     }
-    char *text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    char *text =
+        vpcid_json_text_nl(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER, NULL);
     json_decref(root);
-    if (!text)
-        return NULL;
-    size_t len = strlen(text);
-    char *n = realloc(text, len + 2);
-    if (!n) {
-        free(text);
-        return NULL;
-    }
-    n[len] = '\n';
-    n[len + 1] = '\0';
-    return n;
+    return text;
 }
 
 /* ------------------------------------------------------------ reading */
