@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "derive_text.h"
+#include "inputs.h"
 #include "inventory.h"
 #include "vpci.h"
 #include "vpcictl.h"
@@ -152,17 +153,9 @@ static int derive_and_print(const struct vpci_device *d, const char *src,
 {
     struct vpci_error err;
     struct vpci_quirks *q = NULL;
-    const char *env = getenv("VPCI_QUIRKS_DIR");
-    char qerr[640];
-    int r = vpcid_quirks_load(qdir  ? qdir
-                              : env ? env
-                                    : VPCI_DATADIR "/quirks",
-                              qdir != NULL, &q, qerr, sizeof(qerr));
-    if (r < 0) {
-        fprintf(stderr, "%s\n", qerr);
-        vpci_quirks_free(q);
-        return EXIT_INVALID;
-    }
+    int r = vpcictl_quirks_load(qdir, &q);
+    if (r != 0)
+        return r;
     CLEANUP_FREE char *out = NULL;
     size_t len;
     struct vpci_derive_notes notes;
