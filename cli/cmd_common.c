@@ -275,11 +275,7 @@ int vpcictl_layout_common(int argc, char **argv)
             co.set_id = true;
             break;
         case 'o':
-            if (!strcmp(optarg, "json"))
-                json = true;
-            else if (!strcmp(optarg, "text"))
-                json = false;
-            else
+            if (vpcictl_output_option(optarg, "text", &json) < 0)
                 return usage("-o is text or json");
             break;
         default:

@@ -317,8 +317,9 @@ int vpcictl_compat_offline(const struct vpcictl_remote_opts *o0, int argc,
     if (rc < 0 && (o.connect || o.token_file))
         rc = usage_error("--connect and --token-file do not go with "
                          "--snapshot (offline)");
-    if (rc < 0 && o.output && strcmp(o.output, "json") &&
-        strcmp(o.output, "table"))
+    bool json = false;
+    if (rc < 0 && o.output &&
+        vpcictl_output_option(o.output, "table", &json) < 0)
         rc = usage_error("-o is table or json");
     if (rc < 0 && (last_pos < 0 || nsnaps < 2))
         rc = usage_error(USAGE);
@@ -326,8 +327,7 @@ int vpcictl_compat_offline(const struct vpcictl_remote_opts *o0, int argc,
         const char *layout = snaps[last_pos];
         memmove(snaps + last_pos, snaps + last_pos + 1,
                 (nsnaps - (size_t)last_pos - 1) * sizeof(*snaps));
-        rc = run(layout, snaps, nsnaps - 1,
-                 o.output && !strcmp(o.output, "json"));
+        rc = run(layout, snaps, nsnaps - 1, json);
     }
     free(snaps);
     if (fflush(stdout) != 0 || ferror(stdout)) {

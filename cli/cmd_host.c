@@ -106,11 +106,7 @@ static int cmd_scan(int argc, char **argv)
             sysfs = optarg;
             break;
         case 'o':
-            if (!strcmp(optarg, "json"))
-                json = true;
-            else if (!strcmp(optarg, "table"))
-                json = false;
-            else
+            if (vpcictl_output_option(optarg, "table", &json) < 0)
                 return usage_error("-o is table or json");
             break;
         case 'h':

@@ -1730,7 +1730,7 @@ int vpcictl_cmd_remote(struct vpcictl_remote_opts *o, int argc, char **argv)
         if (r == 0)
             return usage_error("unknown option '%s'", a);
     }
-    if (o->output && strcmp(o->output, "json") && strcmp(o->output, "table"))
+    if (o->output && vpcictl_output_option(o->output, "table", NULL) < 0)
         return usage_error("-o is table or json");
     int rc = run(o, argv[0], pos, npos, description, &ao);
     if (fflush(stdout) != 0 || ferror(stdout)) {

@@ -773,11 +773,7 @@ int vpcictl_cmd_vmm(int argc, char **argv)
             id = optarg;
             break;
         case 'o':
-            if (!strcmp(optarg, "json"))
-                json = true;
-            else if (!strcmp(optarg, "text"))
-                json = false;
-            else
+            if (vpcictl_output_option(optarg, "text", &json) < 0)
                 return usage("-o is text or json");
             break;
         case 'h':

@@ -7,6 +7,16 @@
 #include "vpci.h"
 #include "vpcictl.h"
 
+int vpcictl_output_option(const char *arg, const char *plain, bool *json)
+{
+    bool j = !strcmp(arg, "json");
+    if (!j && strcmp(arg, plain))
+        return -1;
+    if (json)
+        *json = j;
+    return 0;
+}
+
 static void usage(FILE *f)
 {
     fputs("usage: vpcictl [--help] [--version] layout|host|vmm VERB ...\n"
@@ -71,8 +81,7 @@ int main(int argc, char **argv)
     const char *cmd = argv[i];
     if (vpcictl_is_remote_verb(cmd))
         return vpcictl_cmd_remote(&ro, argc - i, argv + i);
-    if (!strcmp(cmd, "layout") || !strcmp(cmd, "host") ||
-        !strcmp(cmd, "vmm")) {
+    if (!strcmp(cmd, "layout") || !strcmp(cmd, "host") || !strcmp(cmd, "vmm")) {
         if (ro.connect || ro.token_file || ro.output) {
             fprintf(stderr, "vpcictl: --connect, --token-file and -o before "
                             "the command go with the REST verbs (devices, "

@@ -33,6 +33,11 @@ int vpcictl_parse_layout(const char *label, const char *text, size_t len,
  * (message printed) or the parse error. */
 int vpcictl_load_layout(const char *file, struct vpci_layout **ret);
 
+/* -o ARG where ARG is plain (table or text) or json: 0 and *json set
+ * (json may be NULL to only check ARG), or -1 (nothing printed: each
+ * command says which values it takes). */
+int vpcictl_output_option(const char *arg, const char *plain, bool *json);
+
 int vpcictl_cmd_layout(int argc, char **argv);
 int vpcictl_cmd_host(int argc, char **argv);
 /* vpcictl layout common|place (cmd_common.c, cmd_place.c): argv[0] is
