@@ -136,15 +136,6 @@ static int cmd_render(int argc, char **argv)
     return EXIT_OK;
 }
 
-static bool slot_matches(const char *want, const char *slot)
-{
-    /* "00:1f.3" matches "0000:00:1f.3" */
-    if (!strcasecmp(want, slot))
-        return true;
-    return strlen(want) == 7 && !strncmp(slot, "0000:", 5) &&
-           !strcasecmp(want, slot + 5);
-}
-
 /* Derive from d and print the layout with its notes; src and slot name
  * the device in messages. */
 static int derive_and_print(const struct vpci_device *d, const char *src,
@@ -299,7 +290,7 @@ static int cmd_derive(int argc, char **argv)
         dev = &devs[nth - 1];
     } else if (slot) {
         for (size_t i = 0; i < ndevs && !dev; i++)
-            if (slot_matches(slot, devs[i].slot))
+            if (vpcictl_slot_matches(slot, devs[i].slot))
                 dev = &devs[i];
         if (!dev) {
             fprintf(stderr, "vpcictl: %s: no device at slot %s\n", dump, slot);

@@ -27,7 +27,7 @@ static uint32_t le(const uint8_t *p, unsigned n)
     return v;
 }
 
-static bool slot_matches(const char *want, const char *slot)
+bool vpcictl_slot_matches(const char *want, const char *slot)
 {
     /* "00:1f.3" matches "0000:00:1f.3" */
     if (!strcasecmp(want, slot))
@@ -130,7 +130,7 @@ static int load_dump_input(struct vpcictl_input *in, const char *path,
     const struct vpci_dump_dev *dev = NULL;
     if (bdf) {
         for (size_t i = 0; i < ndevs && !dev; i++)
-            if (slot_matches(bdf, devs[i].slot))
+            if (vpcictl_slot_matches(bdf, devs[i].slot))
                 dev = &devs[i];
         if (!dev) {
             fprintf(stderr, "vpcictl: %s: no device at slot %s\n", path, bdf);

@@ -57,6 +57,10 @@ int vpcictl_input_busy(const struct vpcictl_input *in,
 
 void vpcictl_input_clear(struct vpcictl_input *in);
 
+/* Whether the BDF want names an lspci dump's slot (as printed, or
+ * without its 0000: domain). */
+bool vpcictl_slot_matches(const char *want, const char *slot);
+
 /* Quirks as derive loads them: DIR, else $VPCI_QUIRKS_DIR, else the
  * installed ones.  0 or EXIT_INVALID after a message. */
 int vpcictl_quirks_load(const char *dir, struct vpci_quirks **ret);
