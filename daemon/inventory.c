@@ -297,9 +297,8 @@ static int bdf_canon(const char *s, char out[INV_BDF_LEN])
     return 0;
 }
 
-static int func_cmp(const void *a, const void *b)
+int vpcid_func_cmp(const struct inv_func *x, const struct inv_func *y)
 {
-    const struct inv_func *x = a, *y = b;
     if (x->domain != y->domain)
         return x->domain < y->domain ? -1 : 1;
     if (x->bus != y->bus)
@@ -307,6 +306,11 @@ static int func_cmp(const void *a, const void *b)
     if (x->dev != y->dev)
         return x->dev < y->dev ? -1 : 1;
     return x->fn < y->fn ? -1 : x->fn > y->fn;
+}
+
+static int func_cmp(const void *a, const void *b)
+{
+    return vpcid_func_cmp(a, b);
 }
 
 static int bdf_cmp(const void *a, const void *b)

@@ -137,6 +137,10 @@ const struct inv_func *vpcid_inventory_find(const struct inv_host *h,
 int vpcid_bdf_parse(const char *s, unsigned *domain, unsigned *bus,
                     unsigned *dev, unsigned *fn);
 
+/* Order of two functions by BDF (domain, bus, device, function): -1, 0
+ * or 1.  The order of h->funcs and of vpcid_inventory_find. */
+int vpcid_func_cmp(const struct inv_func *x, const struct inv_func *y);
+
 /* Fill a struct vpci_device for derive from a scanned function (the
  * pointers refer into f). */
 void vpcid_inventory_to_device(const struct inv_func *f,

@@ -667,14 +667,9 @@ static int order_cmp(const void *a, const void *b)
 {
     const struct inv_func *x = ((const struct order *)a)->f;
     const struct inv_func *y = ((const struct order *)b)->f;
-    if (x->domain != y->domain)
-        return x->domain < y->domain ? -1 : 1;
-    if (x->bus != y->bus)
-        return x->bus < y->bus ? -1 : 1;
-    if (x->dev != y->dev)
-        return x->dev < y->dev ? -1 : 1;
-    if (x->fn != y->fn)
-        return x->fn < y->fn ? -1 : 1;
+    int r = vpcid_func_cmp(x, y);
+    if (r)
+        return r;
     /* Equal BDFs stay in document order, so a duplicate is reported at
      * its second occurrence. */
     size_t i = ((const struct order *)a)->index;
