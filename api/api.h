@@ -111,6 +111,10 @@ int api_vm_check(const struct api_request *rq, struct api_reply *out,
 void api_bad_field(const struct api_request *rq, struct api_reply *out,
                    const char *name, const char *why);
 
+/* The body parsed as one JSON value (duplicate members refused), the
+ * caller's; NULL after replying bad-json with the line and column. */
+json_t *api_body_json(const struct api_request *rq, struct api_reply *out);
+
 /*
  * Typed request bodies (members that are not all strings): parse the body
  * as a JSON object with the limits of api_body_fields whose members are

@@ -46,6 +46,17 @@ static bool has_control(const char *s, size_t len)
     return false;
 }
 
+json_t *api_body_json(const struct api_request *rq, struct api_reply *out)
+{
+    json_error_t jerr;
+    json_t *root =
+        json_loadb(rq->body, rq->body_len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!root)
+        api_reply_problem(out, rq, PROB_BAD_JSON, NULL, "line %d column %d: %s",
+                          jerr.line, jerr.column, jerr.text);
+    return root;
+}
+
 /* The body as a JSON object within the depth and size limits; replies
  * bad-json and returns NULL otherwise. */
 static json_t *load_object(const struct api_request *rq, struct api_reply *out)
@@ -60,14 +71,9 @@ static json_t *load_object(const struct api_request *rq, struct api_reply *out)
                           "JSON nested deeper than %d", API_JSON_DEPTH_MAX);
         return NULL;
     }
-    json_error_t jerr;
-    json_t *root =
-        json_loadb(rq->body, rq->body_len, JSON_REJECT_DUPLICATES, &jerr);
-    if (!root) {
-        api_reply_problem(out, rq, PROB_BAD_JSON, NULL, "line %d column %d: %s",
-                          jerr.line, jerr.column, jerr.text);
+    json_t *root = api_body_json(rq, out);
+    if (!root)
         return NULL;
-    }
     if (!json_is_object(root)) {
         json_decref(root);
         api_reply_problem(out, rq, PROB_BAD_JSON, NULL,

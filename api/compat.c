@@ -359,9 +359,26 @@ out:
     json_decref(root);
 }
 
-void api_device_compat(struct api_request *rq, struct api_reply *out)
+/* The query of the GET and offline compat handlers: ?type=NAME[@N] and
+ * nothing else, the name in name[STORE_NAME_MAX + 1] and the version in
+ * *ret_n (0 for the newest).  0, or -1 with the problem replied. */
+static int type_query(struct api_request *rq, struct api_reply *out,
+                      char *name, unsigned *ret_n)
 {
     static const char *const allowed[] = {"type", NULL};
+    if (api_query_check(rq, out, allowed) < 0)
+        return -1;
+    const char *t = api_query(rq, "type");
+    if (!t || !api_type_ref_parse(t, name, STORE_NAME_MAX + 1, ret_n)) {
+        api_reply_problem(out, rq, PROB_BAD_QUERY, NULL,
+                          "type wants NAME or NAME@VERSION");
+        return -1;
+    }
+    return 0;
+}
+
+void api_device_compat(struct api_request *rq, struct api_reply *out)
+{
     char bdf[20];
     if (rq->param_bad[0] ||
         !api_bdf_canonical(rq->param[0], bdf, sizeof(bdf))) {
@@ -369,16 +386,10 @@ void api_device_compat(struct api_request *rq, struct api_reply *out)
                           "a PCI address is DDDD:BB:DD.F or BB:DD.F (hex)");
         return;
     }
-    if (api_query_check(rq, out, allowed) < 0)
-        return;
-    const char *t = api_query(rq, "type");
     char name[STORE_NAME_MAX + 1];
     unsigned n = 0;
-    if (!t || !api_type_ref_parse(t, name, sizeof(name), &n)) {
-        api_reply_problem(out, rq, PROB_BAD_QUERY, NULL,
-                          "type wants NAME or NAME@VERSION");
+    if (type_query(rq, out, name, &n) < 0)
         return;
-    }
     struct snapshot *s = service_snapshot();
     if (!s) {
         api_reply_problem(out, rq, PROB_UNAVAILABLE, NULL, "shutting down");
@@ -408,17 +419,10 @@ void api_device_compat(struct api_request *rq, struct api_reply *out)
  * (none of this daemon's attachments are on that host). */
 void api_compat_offline(struct api_request *rq, struct api_reply *out)
 {
-    static const char *const allowed[] = {"type", NULL};
-    if (api_query_check(rq, out, allowed) < 0)
-        return;
-    const char *t = api_query(rq, "type");
     char name[STORE_NAME_MAX + 1];
     unsigned n = 0;
-    if (!t || !api_type_ref_parse(t, name, sizeof(name), &n)) {
-        api_reply_problem(out, rq, PROB_BAD_QUERY, NULL,
-                          "type wants NAME or NAME@VERSION");
+    if (type_query(rq, out, name, &n) < 0)
         return;
-    }
     if (!rq->body || rq->body_len == 0) {
         api_reply_problem(out, rq, PROB_BAD_JSON, NULL,
                           "the request needs a host snapshot body");
@@ -426,14 +430,9 @@ void api_compat_offline(struct api_request *rq, struct api_reply *out)
     }
     /* Not api_body_object: a snapshot has more members than a request
      * body may; the loader checks every one it reads. */
-    json_error_t jerr;
-    json_t *root =
-        json_loadb(rq->body, rq->body_len, JSON_REJECT_DUPLICATES, &jerr);
-    if (!root) {
-        api_reply_problem(out, rq, PROB_BAD_JSON, NULL, "line %d column %d: %s",
-                          jerr.line, jerr.column, jerr.text);
+    json_t *root = api_body_json(rq, out);
+    if (!root)
         return;
-    }
     struct vpcid_snapshot *snap = NULL;
     char err[512];
     int r = vpcid_snapshot_from_json(root, &snap, err, sizeof(err));
