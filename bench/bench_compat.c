@@ -21,56 +21,11 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_util.h"
 #include "vpci.h"
 
 #define NDEV 2048
 #define NTYPE 100
-
-static double now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, size_t n)
-{
-    qsort(v, n, sizeof(*v), cmp_double);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
-static char *slurp(const char *path, size_t *ret_len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        fprintf(stderr, "bench_compat: %s: %s\n", path, strerror(errno));
-        return NULL;
-    }
-    size_t cap = 1 << 16, len = 0;
-    char *buf = malloc(cap);
-    while (buf) {
-        size_t n = fread(buf + len, 1, cap - len, f);
-        len += n;
-        if (n == 0)
-            break;
-        if (len == cap) {
-            char *nb = realloc(buf, cap *= 2);
-            if (!nb)
-                free(buf);
-            buf = nb;
-        }
-    }
-    fclose(f);
-    if (buf)
-        *ret_len = len;
-    return buf;
-}
 
 /* A base function from a dump and its storage. */
 struct base {
@@ -232,7 +187,7 @@ int main(int argc, char **argv)
             return 2;
         }
         size_t len;
-        char *text = slurp(argv[++i], &len);
+        char *text = bench_read_file("bench_compat", argv[++i], &len);
         if (!text)
             return 1;
         struct vpci_dump_dev *devs;
@@ -271,7 +226,7 @@ int main(int argc, char **argv)
         if (!(types[t] = make_type(t, hosts)))
             goto out;
 
-    double a = now_ns();
+    double a = bench_now_ns();
     for (unsigned t = 0; t < NTYPE; t++) {
         struct vpci_error err;
         if (vpci_rules_new(types[t], &rules[t], &err) < 0) {
@@ -279,21 +234,21 @@ int main(int argc, char **argv)
             goto out;
         }
     }
-    double compile_us = (now_ns() - a) / 1e3 / NTYPE;
+    double compile_us = (bench_now_ns() - a) / 1e3 / NTYPE;
 
     unsigned long compatible = 0, reasons = 0;
     for (unsigned run = 0; run < runs; run++) {
         compatible = reasons = 0;
-        a = now_ns();
+        a = bench_now_ns();
         for (unsigned t = 0; t < NTYPE; t++)
             for (unsigned i = 0; i < NDEV; i++) {
                 vpci_compat_check(rules[t], &hosts[i].h, i % 2, c);
                 compatible += c->compatible;
                 reasons += c->nreasons;
             }
-        t_run[run] = now_ns() - a;
+        t_run[run] = bench_now_ns() - a;
     }
-    double matrix_ns = median(t_run, runs);
+    double matrix_ns = bench_median(t_run, runs);
 
     /* Resolve each type onto a function it fits (else its own). */
     double *t_res = calloc(NTYPE, sizeof(double));
@@ -314,16 +269,16 @@ int main(int argc, char **argv)
         const unsigned reps = 20;
         struct vpci_error err;
         bool ok = true;
-        a = now_ns();
+        a = bench_now_ns();
         for (unsigned k = 0; k < reps && ok; k++) {
             struct vpci_layout *res = NULL;
             ok = vpci_resolve(types[t], h, &bi, &res, &err) == 0;
             vpci_layout_free(res);
         }
         if (ok)
-            t_res[nres++] = (now_ns() - a) / reps / 1e3;
+            t_res[nres++] = (bench_now_ns() - a) / reps / 1e3;
     }
-    double resolve_us = nres ? median(t_res, nres) : 0;
+    double resolve_us = nres ? bench_median(t_res, nres) : 0;
     free(t_res);
 
     double checks = (double)NDEV * NTYPE;

@@ -32,6 +32,7 @@
 
 #include <jansson.h>
 
+#include "bench_util.h"
 #include "compat_json.h"
 #include "derive_text.h"
 #include "facts.h"
@@ -44,13 +45,6 @@
 #define TARGET_MS 5000.0
 
 static const char *srcdir, *builddir;
-
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
 
 static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int fail(const char *fmt, ...)
@@ -182,31 +176,6 @@ static int write_snapshot(const char *dir, unsigned i, struct inv_host *h,
     return 0;
 }
 
-static char *read_all(const char *path, size_t *ret_len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    size_t cap = 1 << 16, len = 0;
-    char *buf = malloc(cap);
-    while (buf) {
-        size_t n = fread(buf + len, 1, cap - len, f);
-        len += n;
-        if (n == 0)
-            break;
-        if (len == cap) {
-            char *nb = realloc(buf, cap *= 2);
-            if (!nb)
-                free(buf);
-            buf = nb;
-        }
-    }
-    fclose(f);
-    if (buf)
-        *ret_len = len;
-    return buf;
-}
-
 struct result {
     char bdf[INV_BDF_LEN];
     bool compatible;
@@ -289,7 +258,7 @@ int main(int argc, char **argv)
         goto out;
 
     /* ------------------------------------------------ the fleet */
-    double t0 = now_ms();
+    double t0 = bench_now_ms();
     for (unsigned t = 0; t < NTREES; t++) {
         char tree[PATH_MAX];
         snprintf(tree, sizeof(tree), "%s/tree%u", dir, t);
@@ -311,7 +280,7 @@ int main(int argc, char **argv)
     for (unsigned i = 0; i < nhosts; i++)
         if (write_snapshot(dir, i, hosts[i % NTREES], ndev, &bytes))
             goto out;
-    double t_gen = now_ms() - t0;
+    double t_gen = bench_now_ms() - t0;
 
     /* Type texts, prepared outside the timing (vpcictl reads one file). */
     for (unsigned t = 0; t < ntypes; t++) {
@@ -338,12 +307,12 @@ int main(int argc, char **argv)
     }
 
     /* ------------------------------------------------ load */
-    double t1 = now_ms();
+    double t1 = bench_now_ms();
     for (unsigned i = 0; i < nhosts; i++) {
         char path[PATH_MAX], err[512];
         snprintf(path, sizeof(path), "%s/host-%04u.json", dir, i);
         size_t len;
-        char *text = read_all(path, &len);
+        char *text = bench_read_file(NULL, path, &len);
         if (!text) {
             fail("%s: %s", path, strerror(errno));
             goto out;
@@ -355,7 +324,7 @@ int main(int argc, char **argv)
             goto out;
         }
     }
-    double t2 = now_ms();
+    double t2 = bench_now_ms();
 
     /* ------------------------------------------------ compile */
     for (unsigned t = 0; t < ntypes; t++) {
@@ -371,7 +340,7 @@ int main(int argc, char **argv)
             goto out;
         }
     }
-    double t3 = now_ms();
+    double t3 = bench_now_ms();
 
     /* ------------------------------------------------ evaluate */
     size_t checks = 0, nok = 0, out_bytes = 0;
@@ -424,11 +393,11 @@ int main(int argc, char **argv)
                                 "hosts_with_compatible", (json_int_t)thosts_ok);
         /* Serialised as vpcictl -o json prints it, bytes counted and
          * dropped (writing is the terminal's or the pipe's cost). */
-        double s0 = now_ms();
+        double s0 = bench_now_ms();
         size_t nbytes = 0;
         int dr = json_dump_callback(doc, count_bytes, &nbytes,
                                     JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-        t_ser += now_ms() - s0;
+        t_ser += bench_now_ms() - s0;
         json_decref(doc);
         out_bytes += nbytes + 1;
         if (dr < 0) {
@@ -438,7 +407,7 @@ int main(int argc, char **argv)
         ok_per_type[t] = (unsigned)tok;
         nok += tok;
     }
-    double t4 = now_ms();
+    double t4 = bench_now_ms();
 
     double load = t2 - t1, compile = t3 - t2, eval = t4 - t3 - t_ser;
     double total = load + compile + eval;

@@ -18,55 +18,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_util.h"
 #include "vpci.h"
-
-static double now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, size_t n)
-{
-    qsort(v, n, sizeof(*v), cmp_double);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
-static char *slurp(const char *path, size_t *ret_len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        fprintf(stderr, "bench_vpci: %s: %s\n", path, strerror(errno));
-        return NULL;
-    }
-    size_t cap = 1 << 16, len = 0;
-    char *buf = malloc(cap);
-    while (buf) {
-        size_t n = fread(buf + len, 1, cap - len, f);
-        len += n;
-        if (n == 0)
-            break;
-        if (len == cap) {
-            char *nb = realloc(buf, cap *= 2);
-            if (!nb) {
-                free(buf);
-                buf = NULL;
-            }
-            buf = nb;
-        }
-    }
-    fclose(f);
-    if (buf)
-        *ret_len = len;
-    return buf;
-}
 
 static unsigned count_lines(const char *t, size_t n)
 {
@@ -107,7 +60,7 @@ static volatile uint32_t sink;
 static int bench_layout(const char *path, unsigned runs)
 {
     size_t len;
-    char *text = slurp(path, &len);
+    char *text = bench_read_file("bench_vpci", path, &len);
     if (!text)
         return -1;
     double *t = calloc(runs, sizeof(*t));
@@ -122,13 +75,13 @@ static int bench_layout(const char *path, unsigned runs)
         return -1;
     }
     for (unsigned i = 0; i < runs; i++) {
-        double a = now_ns();
+        double a = bench_now_ns();
         load_once(text, len);
-        t[i] = now_ns() - a;
+        t[i] = bench_now_ns() - a;
     }
     printf("%-28s %4u lines  parse+validate+render+hash  median %8.2f us"
            "  (target <= 20 us)\n",
-           path, count_lines(text, len), median(t, runs) / 1e3);
+           path, count_lines(text, len), bench_median(t, runs) / 1e3);
 
     /* The same work stage by stage, to show where the time goes. */
     {
@@ -139,15 +92,15 @@ static int bench_layout(const char *path, unsigned runs)
         for (unsigned i = 0; i < n; i++) {
             struct vpci_layout *l = NULL;
             struct vpci_error err;
-            double a = now_ns();
+            double a = bench_now_ns();
             vpci_layout_parse(text, len, &l, &err);
-            double b = now_ns();
+            double b = bench_now_ns();
             vpci_render(l, &r);
-            double c = now_ns();
+            double c = bench_now_ns();
             vpci_layout_hash(l, h);
-            double d = now_ns();
+            double d = bench_now_ns();
             vpci_layout_fingerprint(l, h);
-            double e = now_ns();
+            double e = bench_now_ns();
             st[0][i] = b - a;
             st[1][i] = c - b;
             st[2][i] = d - c;
@@ -156,8 +109,8 @@ static int bench_layout(const char *path, unsigned runs)
         }
         printf("%-28s   stages: parse+validate %.2f us, render %.2f us, "
                "hash %.2f us (fingerprint %.2f us)\n",
-               path, median(st[0], n) / 1e3, median(st[1], n) / 1e3,
-               median(st[2], n) / 1e3, median(st[3], n) / 1e3);
+               path, bench_median(st[0], n) / 1e3, bench_median(st[1], n) / 1e3,
+               bench_median(st[2], n) / 1e3, bench_median(st[3], n) / 1e3);
     }
 
     /* Emulated accesses: cycle through every dword of the space, the
@@ -177,14 +130,14 @@ static int bench_layout(const char *path, unsigned runs)
     double rd[101], wr[101];
     for (unsigned b = 0; b < 101; b++) {
         uint32_t v, acc = 0;
-        double a = now_ns();
+        double a = bench_now_ns();
         for (unsigned i = 0; i < batch; i++) {
             vpci_emu_read(e, (uint16_t)((i & mask) * 4), 4, &v);
             acc += v;
         }
-        rd[b] = (now_ns() - a) / batch;
+        rd[b] = (bench_now_ns() - a) / batch;
         sink = acc;
-        a = now_ns();
+        a = bench_now_ns();
         /* Writes skip the BAR/ROM registers and the command register so
          * the run measures the per-bit model, not event delivery. */
         for (unsigned i = 0; i < batch; i++) {
@@ -193,11 +146,11 @@ static int bench_layout(const char *path, unsigned runs)
                 off += 0x40;
             vpci_emu_write(e, (uint16_t)off, 4, i);
         }
-        wr[b] = (now_ns() - a) / batch;
+        wr[b] = (bench_now_ns() - a) / batch;
     }
     printf("%-28s emulated 4-byte read   median %6.1f ns   write median "
            "%6.1f ns  (target <= 50 ns)\n",
-           path, median(rd, 101), median(wr, 101));
+           path, bench_median(rd, 101), bench_median(wr, 101));
     vpci_emu_free(e);
     vpci_layout_free(l);
     free(t);
@@ -208,7 +161,7 @@ static int bench_layout(const char *path, unsigned runs)
 static int bench_dump(const char *path, unsigned runs)
 {
     size_t len, ndev = 0;
-    char *text = slurp(path, &len);
+    char *text = bench_read_file("bench_vpci", path, &len);
     struct vpci_dump_dev *devs = NULL;
     struct vpci_error err;
     if (!text)
@@ -230,15 +183,15 @@ static int bench_dump(const char *path, unsigned runs)
                 break;
             vpci_layout_free(l);
             for (unsigned i = 0; i < runs; i++) {
-                double a = now_ns();
+                double a = bench_now_ns();
                 vpci_derive(&dev, pol, NULL, &l, NULL, &err);
-                t[i] = now_ns() - a;
+                t[i] = bench_now_ns() - a;
                 vpci_layout_free(l);
             }
             printf("%-28s %s %4u B  derive --policy %-8s median %8.2f us\n",
                    strrchr(path, '/') ? strrchr(path, '/') + 1 : path,
                    devs[d].slot, devs[d].size, p ? "identity" : "vfio",
-                   median(t, runs) / 1e3);
+                   bench_median(t, runs) / 1e3);
         }
     }
     free(t);
