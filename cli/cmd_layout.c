@@ -289,13 +289,9 @@ static int cmd_derive(int argc, char **argv)
         }
         dev = &devs[nth - 1];
     } else if (slot) {
-        for (size_t i = 0; i < ndevs && !dev; i++)
-            if (vpcictl_slot_matches(slot, devs[i].slot))
-                dev = &devs[i];
-        if (!dev) {
-            fprintf(stderr, "vpcictl: %s: no device at slot %s\n", dump, slot);
+        dev = vpcictl_dump_slot(dump, devs, ndevs, slot);
+        if (!dev)
             return EXIT_INVALID;
-        }
     } else if (ndevs == 1) {
         dev = &devs[0];
     } else {

@@ -27,13 +27,24 @@ static uint32_t le(const uint8_t *p, unsigned n)
     return v;
 }
 
-bool vpcictl_slot_matches(const char *want, const char *slot)
+static bool slot_matches(const char *want, const char *slot)
 {
     /* "00:1f.3" matches "0000:00:1f.3" */
     if (!strcasecmp(want, slot))
         return true;
     return strlen(want) == 7 && !strncmp(slot, "0000:", 5) &&
            !strcasecmp(want, slot + 5);
+}
+
+const struct vpci_dump_dev *vpcictl_dump_slot(const char *file,
+                                              const struct vpci_dump_dev *devs,
+                                              size_t ndevs, const char *want)
+{
+    for (size_t i = 0; i < ndevs; i++)
+        if (slot_matches(want, devs[i].slot))
+            return &devs[i];
+    fprintf(stderr, "vpcictl: %s: no device at slot %s\n", file, want);
+    return NULL;
 }
 
 /* The first line that is neither blank nor a comment tells a layout. */
@@ -129,11 +140,8 @@ static int load_dump_input(struct vpcictl_input *in, const char *path,
     }
     const struct vpci_dump_dev *dev = NULL;
     if (bdf) {
-        for (size_t i = 0; i < ndevs && !dev; i++)
-            if (vpcictl_slot_matches(bdf, devs[i].slot))
-                dev = &devs[i];
+        dev = vpcictl_dump_slot(path, devs, ndevs, bdf);
         if (!dev) {
-            fprintf(stderr, "vpcictl: %s: no device at slot %s\n", path, bdf);
             free(devs);
             return EXIT_INVALID;
         }

@@ -57,9 +57,12 @@ int vpcictl_input_busy(const struct vpcictl_input *in,
 
 void vpcictl_input_clear(struct vpcictl_input *in);
 
-/* Whether the BDF want names an lspci dump's slot (as printed, or
- * without its 0000: domain). */
-bool vpcictl_slot_matches(const char *want, const char *slot);
+/* The device of an lspci dump (file names it in messages) whose slot is
+ * want (as printed, or without its 0000: domain); NULL after a message
+ * when there is none. */
+const struct vpci_dump_dev *vpcictl_dump_slot(const char *file,
+                                              const struct vpci_dump_dev *devs,
+                                              size_t ndevs, const char *want);
 
 /* Quirks as derive loads them: DIR, else $VPCI_QUIRKS_DIR, else the
  * installed ones.  0 or EXIT_INVALID after a message. */
