@@ -228,6 +228,14 @@ static char *chain_of(const struct vpci_layout *l)
     return s;
 }
 
+/* The capability chain of l (chain_of) is want. */
+static void expect_chain(const struct vpci_layout *l, const char *want)
+{
+    char *chain = chain_of(l);
+    ck_assert_str_eq(chain, want);
+    free(chain);
+}
+
 static const char *requires_device(const struct vpci_layout *l, char *buf,
                                    size_t n)
 {
@@ -295,10 +303,8 @@ START_TEST(test_igb_pair)
     char buf[256];
     ck_assert_str_eq(requires_device(l, buf, sizeof(buf)), "8086:10c9");
     ck_assert_uint_eq(l->nrequires, 1);
-    char *chain = chain_of(l);
-    ck_assert_str_eq(chain, "cap pm 0x40, cap msi 0x50, cap msix 0x70, cap "
-                            "pcie 0xa0, ecap aer 0x100, ecap dsn 0x140");
-    free(chain);
+    expect_chain(l, "cap pm 0x40, cap msi 0x50, cap msix 0x70, cap "
+                    "pcie 0xa0, ecap aer 0x100, ecap dsn 0x140");
     EQX(vpci_field_value(field(l, VPCI_BLOCK_CAP, 0x10, "lnkcap")), 0x00036c41);
     /* Masks are the inputs' where they agree. */
     const struct vpci_field *cmd = field(l, VPCI_BLOCK_HEADER, 0, "command");
@@ -348,19 +354,15 @@ START_TEST(test_moved_cap)
     struct result *res = common(d, 2, NULL);
     expect_notes(res, "2 moved cap msix: 0xe0 -> 0x70\n");
     expect_compat_all(res, d, 2);
-    char *chain = chain_of(res->l);
-    ck_assert_str_eq(chain, "cap pm 0x40, cap msi 0x50, cap msix 0x70, cap "
-                            "pcie 0xa0, ecap aer 0x100, ecap dsn 0x140");
-    free(chain);
+    expect_chain(res->l, "cap pm 0x40, cap msi 0x50, cap msix 0x70, cap "
+                         "pcie 0xa0, ecap aer 0x100, ecap dsn 0x140");
     result_free(res);
 
     res = common(d, 3, NULL);
     expect_notes(res, "1 moved cap msix: 0x70 -> 0xe0\n");
     expect_compat_all(res, d, 3);
-    chain = chain_of(res->l);
-    ck_assert_str_eq(chain, "cap pm 0x40, cap msi 0x50, cap msix 0xe0, cap "
-                            "pcie 0xa0, ecap aer 0x100, ecap dsn 0x140");
-    free(chain);
+    expect_chain(res->l, "cap pm 0x40, cap msi 0x50, cap msix 0xe0, cap "
+                         "pcie 0xa0, ecap aer 0x100, ecap dsn 0x140");
     /* Each input device backs it: resolve maps the moved capability. */
     struct vpci_bind_info bi = {"common", 1, NULL};
     struct vpci_layout *r1 = NULL, *r2 = NULL;
@@ -404,10 +406,8 @@ START_TEST(test_swapped_caps)
                       "1 moved cap msix: 0x70 -> 0x68\n"
                       "2 moved cap msix: 0x40 -> 0x68\n");
     expect_compat_all(res, d, 2);
-    char *chain = chain_of(res->l);
-    ck_assert_str_eq(chain, "cap pm 0x40, cap msi 0x50, cap msix 0x68, cap "
-                            "pcie 0xa0, ecap aer 0x100, ecap dsn 0x140");
-    free(chain);
+    expect_chain(res->l, "cap pm 0x40, cap msi 0x50, cap msix 0x68, cap "
+                         "pcie 0xa0, ecap aer 0x100, ecap dsn 0x140");
     result_free(res);
     devs_free(d, 2);
 }
@@ -488,10 +488,8 @@ START_TEST(test_ext_anchor)
                       "2 dropped ecap aer: absent on input 3\n"
                       "3 moved ecap dsn: 0x100 -> 0x140\n");
     expect_compat_all(res, d, 3);
-    char *chain = chain_of(res->l);
-    ck_assert_str_eq(chain, "cap pm 0x40, cap msi 0x50, cap msix 0x70, cap "
-                            "pcie 0xa0, ecap null 0x100, ecap dsn 0x140");
-    free(chain);
+    expect_chain(res->l, "cap pm 0x40, cap msi 0x50, cap msix 0x70, cap "
+                         "pcie 0xa0, ecap null 0x100, ecap dsn 0x140");
     result_free(res);
     /* With the AER-less board first, DSN takes 0x100 on a tie. */
     struct dev *e[] = {b, d[0]};
@@ -499,10 +497,8 @@ START_TEST(test_ext_anchor)
     expect_notes(res, "2 dropped ecap aer: absent on input 1\n"
                       "2 moved ecap dsn: 0x140 -> 0x100\n");
     expect_compat_all(res, e, 2);
-    chain = chain_of(res->l);
-    ck_assert_str_eq(chain, "cap pm 0x40, cap msi 0x50, cap msix 0x70, cap "
-                            "pcie 0xa0, ecap dsn 0x100");
-    free(chain);
+    expect_chain(res->l, "cap pm 0x40, cap msi 0x50, cap msix 0x70, cap "
+                         "pcie 0xa0, ecap dsn 0x100");
     result_free(res);
     devs_free(d, 3);
 }
@@ -554,11 +550,8 @@ START_TEST(test_dropped_caps)
              "2 dropped cap msix: table BAR 0 offset 0x0 on input 2, BAR 3 "
              "offset 0x0 on input 1\n");
     expect_compat_all(res, d, 2);
-    char *chain = chain_of(res->l);
-    ck_assert_str_eq(chain,
-                     "cap pm 0x40, cap pcie 0xa0, ecap aer 0x100, ecap dsn "
-                     "0x140");
-    free(chain);
+    expect_chain(res->l, "cap pm 0x40, cap pcie 0xa0, ecap aer 0x100, ecap dsn "
+                         "0x140");
     result_free(res);
     devs_free(d, 2);
 }
@@ -667,27 +660,23 @@ START_TEST(test_256_byte_input)
     for (int i = 0; i < 3; i++)
         dev_derive(d[i], VPCI_POLICY_VFIO);
     struct result *res = common(d, 3, NULL);
-    expect_notes(
-        res, "3 chosen header.bridge_control: 0x0018 on input 3, 0x0000 on "
-             "input 1: presenting 0x0000\n"
-             "1 dropped ecap aer: input 3 has a 256-byte config space\n"
-             "2 dropped ecap aer: input 3 has a 256-byte config space\n"
-             "1 dropped ecap acs: input 3 has a 256-byte config space\n"
-             "2 dropped ecap acs: input 3 has a 256-byte config space\n");
+    expect_notes(res,
+                 "3 chosen header.bridge_control: 0x0018 on input 3, 0x0000 on "
+                 "input 1: presenting 0x0000\n"
+                 "1 dropped ecap aer: input 3 has a 256-byte config space\n"
+                 "2 dropped ecap aer: input 3 has a 256-byte config space\n"
+                 "1 dropped ecap acs: input 3 has a 256-byte config space\n"
+                 "2 dropped ecap acs: input 3 has a 256-byte config space\n");
     expect_compat_all(res, d, 3);
     ck_assert_uint_eq(res->l->space, 256);
-    char *chain = chain_of(res->l);
-    ck_assert_str_eq(chain, "cap pcie 0x40, cap msi 0x80, cap pm 0xa0");
-    free(chain);
+    expect_chain(res->l, "cap pcie 0x40, cap msi 0x80, cap pm 0xa0");
     result_free(res);
     /* The two 4 KiB ones keep theirs. */
     res = common(d, 2, NULL);
     expect_notes(res, "");
     ck_assert_uint_eq(res->l->space, 4096);
-    chain = chain_of(res->l);
-    ck_assert_str_eq(chain, "cap pcie 0x40, cap msi 0x80, cap pm 0xa0, ecap "
-                            "aer 0x100, ecap acs 0x140");
-    free(chain);
+    expect_chain(res->l, "cap pcie 0x40, cap msi 0x80, cap pm 0xa0, ecap "
+                         "aer 0x100, ecap acs 0x140");
     expect_compat_all(res, d, 2);
     result_free(res);
     devs_free(d, 3);
