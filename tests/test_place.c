@@ -85,6 +85,17 @@ static void place_ok(struct vpci_layout *l, const struct vpci_place_opts *o,
     EQX(b->version, 1);
 }
 
+/* The VF layout with PASID placed at auto against the one busy map busy:
+ * it lands at want_off.  The layout is the caller's. */
+static struct vpci_layout *place_auto_vf(const uint8_t *busy, unsigned want_off)
+{
+    struct vpci_layout *l = tu_layout(VF);
+    const uint8_t *maps[] = {busy};
+    struct vpci_place_opts o = {.at = -1, .busy = maps, .nbusy = 1};
+    place_ok(l, &o, want_off);
+    return l;
+}
+
 static void place_fails(struct vpci_layout *l, const struct vpci_place_opts *o,
                         const char *msg)
 {
@@ -163,11 +174,8 @@ END_TEST
 
 START_TEST(test_auto_vf_at_qemu_default)
 {
-    struct vpci_layout *l = tu_layout(VF);
     uint8_t *pf = dump_busy(IGB4, NULL);
-    const uint8_t *maps[] = {pf};
-    struct vpci_place_opts o = {.at = -1, .busy = maps, .nbusy = 1};
-    place_ok(l, &o, 0xff8);
+    struct vpci_layout *l = place_auto_vf(pf, 0xff8);
     const struct vpci_block *b = last_ecap(l);
     const struct vpci_field *cap = vpci_block_find_field(b, "pasid_cap");
     const struct vpci_field *ctl = vpci_block_find_field(b, "pasid_ctl");
@@ -194,13 +202,10 @@ END_TEST
 
 START_TEST(test_auto_moves_past_quirk_keep)
 {
-    struct vpci_layout *l = tu_layout(VF);
     struct vpci_quirks *q = quirks("device 8086:10c9\n  keep 0xff8 8\n");
     uint8_t *pf = dump_busy(IGB4, q);
-    const uint8_t *maps[] = {pf};
-    struct vpci_place_opts o = {.at = -1, .busy = maps, .nbusy = 1};
     /* 0xff4 overlaps the kept 0xff8: the next free dword is 0xff0 */
-    place_ok(l, &o, 0xff0);
+    struct vpci_layout *l = place_auto_vf(pf, 0xff0);
     free(pf);
     vpci_quirks_free(q);
     vpci_layout_free(l);
@@ -211,12 +216,9 @@ START_TEST(test_auto_moves_past_plx_aer)
 {
     /* A map with the PLX's AER (0xfb4-0xfdf) and a 4-byte hole at the
      * top taken: the first 8 free bytes from the top are at 0xfac. */
-    struct vpci_layout *l = tu_layout(VF);
     uint8_t *plx = dump_busy(PLX, NULL);
     memset(plx + 0xfe0, 1, 0x20);
-    const uint8_t *maps[] = {plx};
-    struct vpci_place_opts o = {.at = -1, .busy = maps, .nbusy = 1};
-    place_ok(l, &o, 0xfac);
+    struct vpci_layout *l = place_auto_vf(plx, 0xfac);
     free(plx);
     vpci_layout_free(l);
 }
