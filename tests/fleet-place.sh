@@ -31,6 +31,12 @@ run() {
     rc=$?
 }
 
+# expect_rc_err DESCRIPTION EXPECTED: the last run's "STATUS|STDERR" is
+# EXPECTED
+expect_rc_err() {
+    expect_eq "$1" "$2" "$rc|$(cat "$TMP/err")"
+}
+
 # pasid_seen FILE: "OFF WIDTH-LINE" of the PASID capability lspci decodes
 # in the rendered layout FILE, e.g. "ff8 PASIDCap: Exec- Priv-, Max PASID
 # Width: 14".
@@ -68,8 +74,7 @@ last_ecap() {
 
 # ----------------------------------------------------- the VF reference
 run layout place "$VF" --ecap pasid --at auto
-expect_eq "VF reference: auto takes 0xff8" "0|vpcictl: placed pasid at 0xff8" \
-    "$rc|$(cat "$TMP/err")"
+expect_rc_err "VF reference: auto takes 0xff8" "0|vpcictl: placed pasid at 0xff8"
 cp "$TMP/out" "$TMP/vf-ff8.vpci"
 check "VF reference: the result lints" "$VPCICTL" layout lint "$TMP/vf-ff8.vpci"
 expect_eq "VF reference: PASID last in the extended chain" "ecap 0xff8 pasid version 1" \
@@ -82,7 +87,7 @@ expect_eq "VF reference: nothing else changed" "ecap chain: aer -> aer pasid
 ecap pasid@0xff8: only in B" \
     "$("$VPCICTL" layout diff "$VF" "$TMP/vf-ff8.vpci")"
 run layout place "$VF" --ecap pasid
-expect_eq "--at defaults to auto" "0|vpcictl: placed pasid at 0xff8" "$rc|$(cat "$TMP/err")"
+expect_rc_err "--at defaults to auto" "0|vpcictl: placed pasid at 0xff8"
 check "--at auto and no --at give the same layout" cmp -s "$TMP/out" "$TMP/vf-ff8.vpci"
 
 # ------------------------------------------ a VF of the 4-VF fixture tree
@@ -90,8 +95,8 @@ echo "func 0000:09:00.0 $IGB4 vfs=4 vfdriver=vfio-pci" | "$MKSYSFS" "$TMP/sys"
 "$VPCICTL" layout derive --sysfs "$TMP/sys" 0000:09:10.0 >"$TMP/vf.vpci" 2>/dev/null
 check "the derived VF lints" "$VPCICTL" layout lint "$TMP/vf.vpci"
 run layout place "$TMP/vf.vpci" --ecap pasid --at auto --device "$IGB4"
-expect_eq "derived VF, its PF listed: auto takes 0xff8" \
-    "0|vpcictl: placed pasid at 0xff8" "$rc|$(cat "$TMP/err")"
+expect_rc_err "derived VF, its PF listed: auto takes 0xff8" \
+    "0|vpcictl: placed pasid at 0xff8"
 cp "$TMP/out" "$TMP/dvf-ff8.vpci"
 check "derived VF: the result lints" "$VPCICTL" layout lint "$TMP/dvf-ff8.vpci"
 expect_eq "derived VF: after aer and dsn in the chain" "aer dsn pasid" \
@@ -106,39 +111,35 @@ expect_eq "two snapshot VFs listed: 0xff8, width 20 (no PASID on their PF)" \
     "$rc|$(cat "$TMP/err")|$(grep pasid_cap "$TMP/out")"
 run layout place "$VF" --ecap pasid --at 0x140 --device "$TMP/vf-ff8.vpci" \
     --device "$TMP/snap.json@0000:09:10.0"
-expect_eq "--at on the snapshot VF's dsn: named" \
-    "1|vpcictl: $VF: cannot place pasid: 0x140-0x147: ecap dsn at 0x140 on device 2 ($TMP/snap.json@0000:09:10.0)" \
-    "$rc|$(cat "$TMP/err")"
+expect_rc_err "--at on the snapshot VF's dsn: named" \
+    "1|vpcictl: $VF: cannot place pasid: 0x140-0x147: ecap dsn at 0x140 on device 2 ($TMP/snap.json@0000:09:10.0)"
 
 # A quirk keeps 0xff8-0xfff on the PF: the exact next free offset.
 mkdir -p "$TMP/quirks"
 printf '# test\ndevice 8086:10c9\n  keep 0xff8 8\n' >"$TMP/quirks/keep.quirk"
 run layout place "$TMP/vf.vpci" --ecap pasid --at auto --device "$IGB4" \
     --quirks "$TMP/quirks"
-expect_eq "a quirk keeps 0xff8 on the PF: auto takes 0xff0" \
-    "0|vpcictl: placed pasid at 0xff0" "$rc|$(cat "$TMP/err")"
+expect_rc_err "a quirk keeps 0xff8 on the PF: auto takes 0xff0" \
+    "0|vpcictl: placed pasid at 0xff0"
 cp "$TMP/out" "$TMP/dvf-ff0.vpci"
 check "0xff0: the result lints" "$VPCICTL" layout lint "$TMP/dvf-ff0.vpci"
 run layout place "$TMP/vf.vpci" --ecap pasid --at 0xff8 --device "$IGB4" \
     --quirks "$TMP/quirks"
-expect_eq "--at 0xff8 against the quirk: the quirk line named" \
-    "1|vpcictl: $TMP/vf.vpci: cannot place pasid: 0xff8-0xfff: kept by quirk line 3 on device 1 ($IGB4)" \
-    "$rc|$(cat "$TMP/err")"
+expect_rc_err "--at 0xff8 against the quirk: the quirk line named" \
+    "1|vpcictl: $TMP/vf.vpci: cannot place pasid: 0xff8-0xfff: kept by quirk line 3 on device 1 ($IGB4)"
 
 # A layout input with a block at 0xff8 (the placed VF).
 run layout place "$VF" --ecap pasid --width 16 --exec --device "$TMP/vf-ff8.vpci" \
     --device "$IGB4"
-expect_eq "a listed layout has PASID at 0xff8: auto takes 0xff0" \
-    "0|vpcictl: placed pasid at 0xff0" "$rc|$(cat "$TMP/err")"
+expect_rc_err "a listed layout has PASID at 0xff8: auto takes 0xff0" \
+    "0|vpcictl: placed pasid at 0xff0"
 cp "$TMP/out" "$TMP/vf-ff0.vpci"
 run layout place "$VF" --ecap pasid --at 0xffc --device "$TMP/vf-ff8.vpci"
-expect_eq "--at beyond 0xff8: out of range" \
-    "1|vpcictl: $VF: cannot place pasid: PASID offset 0xffc is outside 0x100-0xff8" \
-    "$rc|$(cat "$TMP/err")"
+expect_rc_err "--at beyond 0xff8: out of range" \
+    "1|vpcictl: $VF: cannot place pasid: PASID offset 0xffc is outside 0x100-0xff8"
 run layout place "$VF" --ecap pasid --at 0xff8 --device "$IGB4" --device "$TMP/vf-ff8.vpci"
-expect_eq "--at 0xff8 taken on a listed layout: named" \
-    "1|vpcictl: $VF: cannot place pasid: 0xff8-0xfff: ecap pasid at 0xff8 on device 2 ($TMP/vf-ff8.vpci)" \
-    "$rc|$(cat "$TMP/err")"
+expect_rc_err "--at 0xff8 taken on a listed layout: named" \
+    "1|vpcictl: $VF: cannot place pasid: 0xff8-0xfff: ecap pasid at 0xff8 on device 2 ($TMP/vf-ff8.vpci)"
 
 # Width: the smallest a listed device with PASID offers (the placed
 # layout below has 16), else 20; --width wins.
@@ -155,12 +156,10 @@ expect_eq "--width and --priv" "  0x04 u16 pasid_cap            0x0804
 
 # A real high capability: the PLX's AER at 0xfb4.
 run layout place "$VF" --ecap pasid --at 0xfb8 --device "$PLX"
-expect_eq "--at inside the PLX's AER: named" \
-    "1|vpcictl: $VF: cannot place pasid: 0xfb8-0xfbf: ecap aer at 0xfb4 on device 1 ($PLX)" \
-    "$rc|$(cat "$TMP/err")"
+expect_rc_err "--at inside the PLX's AER: named" \
+    "1|vpcictl: $VF: cannot place pasid: 0xfb8-0xfbf: ecap aer at 0xfb4 on device 1 ($PLX)"
 run layout place "$VF" --ecap pasid --at 0xfe0 --device "$PLX"
-expect_eq "--at 0xfe0, just past the PLX's AER" "0|vpcictl: placed pasid at 0xfe0" \
-    "$rc|$(cat "$TMP/err")"
+expect_rc_err "--at 0xfe0, just past the PLX's AER" "0|vpcictl: placed pasid at 0xfe0"
 cp "$TMP/out" "$TMP/vf-fe0.vpci"
 
 # ------------------------------------------------ lspci decodes the result
@@ -206,32 +205,26 @@ expect_eq "no ecap, --at 0x100: PASID is the anchor" \
 
 # ----------------------------------------------------------- refusals
 run layout place "$VF" --ecap pasid --at 0x104
-expect_eq "--at on the layout's aer" \
-    "1|vpcictl: $VF: cannot place pasid: 0x104-0x10b: ecap aer at 0x100 on the layout" \
-    "$rc|$(cat "$TMP/err")"
+expect_rc_err "--at on the layout's aer" \
+    "1|vpcictl: $VF: cannot place pasid: 0x104-0x10b: ecap aer at 0x100 on the layout"
 run layout place "$VF" --ecap pasid --at 0x102
-expect_eq "--at misaligned" \
-    "1|vpcictl: $VF: cannot place pasid: PASID offset 0x102 is not dword aligned" \
-    "$rc|$(cat "$TMP/err")"
+expect_rc_err "--at misaligned" \
+    "1|vpcictl: $VF: cannot place pasid: PASID offset 0x102 is not dword aligned"
 run layout place "$VF" --ecap pasid --at 0x80
-expect_eq "--at below the extended space" \
-    "1|vpcictl: $VF: cannot place pasid: PASID offset 0x80 is outside 0x100-0xff8" \
-    "$rc|$(cat "$TMP/err")"
+expect_rc_err "--at below the extended space" \
+    "1|vpcictl: $VF: cannot place pasid: PASID offset 0x80 is outside 0x100-0xff8"
 run layout place "$top_srcdir/data/layouts/nvme-samsung-a808.vpci" --ecap pasid
-expect_eq "a 256-byte space" \
-    "1|vpcictl: $top_srcdir/data/layouts/nvme-samsung-a808.vpci: cannot place pasid: a 256-byte space has no extended capabilities: PASID needs 'space 4096'" \
-    "$rc|$(cat "$TMP/err")"
+expect_rc_err "a 256-byte space" \
+    "1|vpcictl: $top_srcdir/data/layouts/nvme-samsung-a808.vpci: cannot place pasid: a 256-byte space has no extended capabilities: PASID needs 'space 4096'"
 run layout place "$top_srcdir/data/layouts/accel-dsa-pasid.vpci" --ecap pasid
-expect_eq "PASID already present" \
-    "1|vpcictl: $top_srcdir/data/layouts/accel-dsa-pasid.vpci: cannot place pasid: the layout already has a PASID capability at 0x230" \
-    "$rc|$(cat "$TMP/err")"
+expect_rc_err "PASID already present" \
+    "1|vpcictl: $top_srcdir/data/layouts/accel-dsa-pasid.vpci: cannot place pasid: the layout already has a PASID capability at 0x230"
 run layout place "$FIX/vmm/accel.resolved.vpci" --ecap pasid
-expect_eq "a resolved layout" \
-    "1|vpcictl: $FIX/vmm/accel.resolved.vpci: a resolved layout (binding section): place works on instance types" \
-    "$rc|$(cat "$TMP/err")"
+expect_rc_err "a resolved layout" \
+    "1|vpcictl: $FIX/vmm/accel.resolved.vpci: a resolved layout (binding section): place works on instance types"
 run layout place "$VF" --ecap ats
-expect_eq "--ecap ats: usage error naming what is supported" \
-    "2|vpcictl layout place: --ecap ats is not supported (supported: pasid)" "$rc|$(cat "$TMP/err")"
+expect_rc_err "--ecap ats: usage error naming what is supported" \
+    "2|vpcictl layout place: --ecap ats is not supported (supported: pasid)"
 run layout place "$VF"
 expect_eq "no --ecap: usage error" 2 "$rc"
 run layout place "$VF" --ecap pasid --width 21
