@@ -10,13 +10,7 @@
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 . "$top_srcdir/tests/daemon-lib.sh"
 
-PYTHON=
-for p in ${PYTHON3:-} /usr/bin/python3 python3; do
-    if "$p" -c 'import yaml, jsonschema' 2>/dev/null; then
-        PYTHON=$p
-        break
-    fi
-done
+find_python_yaml
 
 # run ARGS...: vpcictl with stdout, stderr and exit status in $TMP/out,
 # $TMP/err and $rc

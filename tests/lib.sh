@@ -42,6 +42,19 @@ finish() {
     [ "$fail" -eq 0 ]
 }
 
+# find_python_yaml: PYTHON is the first of $PYTHON3, /usr/bin/python3 and
+# python3 that imports yaml and jsonschema (the OpenAPI checker's needs),
+# empty when none does.
+find_python_yaml() {
+    PYTHON=
+    for p in ${PYTHON3:-} /usr/bin/python3 python3; do
+        if "$p" -c 'import yaml, jsonschema' 2>/dev/null; then
+            PYTHON=$p
+            break
+        fi
+    done
+}
+
 # Slots of the devices in an lspci dump, one per line.
 dump_slots() {
     grep -E '^([0-9a-fA-F]{4}:)?[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7]( |$)' "$1" |

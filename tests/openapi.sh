@@ -15,13 +15,7 @@ D=$FIX/dumps
 
 # The Debian interpreter first: python3-yaml and python3-jsonschema are the
 # declared dependencies (tools/debian-packages).
-PYTHON=
-for p in ${PYTHON3:-} /usr/bin/python3 python3; do
-    if "$p" -c 'import yaml, jsonschema' 2>/dev/null; then
-        PYTHON=$p
-        break
-    fi
-done
+find_python_yaml
 if [ -z "$PYTHON" ]; then
     not_ok "python3 with yaml and jsonschema (tools/debian-packages)"
     finish
