@@ -236,6 +236,19 @@ static void expect_chain(const struct vpci_layout *l, const char *want)
     free(chain);
 }
 
+/* Without options the common layout of devs[0..n) has exactly the notes
+ * want_notes, every input is compatible with it and its capability chain
+ * is want_chain. */
+static void expect_common(struct dev *const *devs, size_t n,
+                          const char *want_notes, const char *want_chain)
+{
+    struct result *res = common(devs, n, NULL);
+    expect_notes(res, want_notes);
+    expect_compat_all(res, devs, n);
+    expect_chain(res->l, want_chain);
+    result_free(res);
+}
+
 static const char *requires_device(const struct vpci_layout *l, char *buf,
                                    size_t n)
 {
@@ -351,14 +364,11 @@ static struct dev *igb_msix_moved(void)
 START_TEST(test_moved_cap)
 {
     struct dev *d[] = {igb(IGB1), igb_msix_moved(), igb_msix_moved()};
-    struct result *res = common(d, 2, NULL);
-    expect_notes(res, "2 moved cap msix: 0xe0 -> 0x70\n");
-    expect_compat_all(res, d, 2);
-    expect_chain(res->l, "cap pm 0x40, cap msi 0x50, cap msix 0x70, cap "
-                         "pcie 0xa0, ecap aer 0x100, ecap dsn 0x140");
-    result_free(res);
+    expect_common(d, 2, "2 moved cap msix: 0xe0 -> 0x70\n",
+                  "cap pm 0x40, cap msi 0x50, cap msix 0x70, cap "
+                  "pcie 0xa0, ecap aer 0x100, ecap dsn 0x140");
 
-    res = common(d, 3, NULL);
+    struct result *res = common(d, 3, NULL);
     expect_notes(res, "1 moved cap msix: 0x70 -> 0xe0\n");
     expect_compat_all(res, d, 3);
     expect_chain(res->l, "cap pm 0x40, cap msi 0x50, cap msix 0xe0, cap "
@@ -401,14 +411,12 @@ START_TEST(test_swapped_caps)
     EQX(b->cfg[0x34], 0x40);
     dev_derive(b, VPCI_POLICY_VFIO);
     struct dev *d[] = {a, b};
-    struct result *res = common(d, 2, NULL);
-    expect_notes(res, "2 moved cap pm: 0x70 -> 0x40\n"
-                      "1 moved cap msix: 0x70 -> 0x68\n"
-                      "2 moved cap msix: 0x40 -> 0x68\n");
-    expect_compat_all(res, d, 2);
-    expect_chain(res->l, "cap pm 0x40, cap msi 0x50, cap msix 0x68, cap "
-                         "pcie 0xa0, ecap aer 0x100, ecap dsn 0x140");
-    result_free(res);
+    expect_common(d, 2,
+                  "2 moved cap pm: 0x70 -> 0x40\n"
+                  "1 moved cap msix: 0x70 -> 0x68\n"
+                  "2 moved cap msix: 0x40 -> 0x68\n",
+                  "cap pm 0x40, cap msi 0x50, cap msix 0x68, cap "
+                  "pcie 0xa0, ecap aer 0x100, ecap dsn 0x140");
     devs_free(d, 2);
 }
 END_TEST
@@ -483,23 +491,19 @@ START_TEST(test_ext_anchor)
     memcpy(b->cfg + 0x100, dsn, 12);
     dev_derive(b, VPCI_POLICY_VFIO);
     struct dev *d[] = {igb(IGB1), igb(IGB1), b};
-    struct result *res = common(d, 3, NULL);
-    expect_notes(res, "1 dropped ecap aer: absent on input 3\n"
-                      "2 dropped ecap aer: absent on input 3\n"
-                      "3 moved ecap dsn: 0x100 -> 0x140\n");
-    expect_compat_all(res, d, 3);
-    expect_chain(res->l, "cap pm 0x40, cap msi 0x50, cap msix 0x70, cap "
-                         "pcie 0xa0, ecap null 0x100, ecap dsn 0x140");
-    result_free(res);
+    expect_common(d, 3,
+                  "1 dropped ecap aer: absent on input 3\n"
+                  "2 dropped ecap aer: absent on input 3\n"
+                  "3 moved ecap dsn: 0x100 -> 0x140\n",
+                  "cap pm 0x40, cap msi 0x50, cap msix 0x70, cap "
+                  "pcie 0xa0, ecap null 0x100, ecap dsn 0x140");
     /* With the AER-less board first, DSN takes 0x100 on a tie. */
     struct dev *e[] = {b, d[0]};
-    res = common(e, 2, NULL);
-    expect_notes(res, "2 dropped ecap aer: absent on input 1\n"
-                      "2 moved ecap dsn: 0x140 -> 0x100\n");
-    expect_compat_all(res, e, 2);
-    expect_chain(res->l, "cap pm 0x40, cap msi 0x50, cap msix 0x70, cap "
-                         "pcie 0xa0, ecap dsn 0x100");
-    result_free(res);
+    expect_common(e, 2,
+                  "2 dropped ecap aer: absent on input 1\n"
+                  "2 moved ecap dsn: 0x140 -> 0x100\n",
+                  "cap pm 0x40, cap msi 0x50, cap msix 0x70, cap "
+                  "pcie 0xa0, ecap dsn 0x100");
     devs_free(d, 3);
 }
 END_TEST
