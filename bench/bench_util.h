@@ -48,6 +48,7 @@ static inline double bench_median(double *v, size_t n)
 static inline char *bench_read_file(const char *prog, const char *path,
                                     size_t *ret_len)
 {
+    *ret_len = 0;
     FILE *f = fopen(path, "rb");
     if (!f) {
         if (prog)
