@@ -295,56 +295,13 @@ int vpcictl_input_load(const char *spec, enum vpci_policy policy,
     return rc;
 }
 
-/* A capability block's extent: its header and every field, at least the
- * table's smallest length. */
-static unsigned block_len(const struct vpci_block *b)
-{
-    bool ext = b->kind == VPCI_BLOCK_ECAP;
-    unsigned len = ext ? 4 : 2;
-    const struct vpci_cap_def *d = vpci_cap_find(ext, b->id);
-    if (d && d->min_len > len)
-        len = d->min_len;
-    for (size_t i = 0; i < b->nfields; i++) {
-        unsigned end = (unsigned)b->fields[i].off + b->fields[i].len;
-        if (end > len)
-            len = end;
-    }
-    return len;
-}
-
 int vpcictl_input_busy(const struct vpcictl_input *in,
                        const struct vpci_quirks *quirks, uint8_t *busy)
 {
-    if (in->has_device) {
+    if (in->has_device)
         return vpci_device_busy(&in->hd.dev, quirks, busy);
-    }
     memset(busy, 0, VPCI_CFG_SPACE_EXT);
-    const struct vpci_layout *l = in->layout;
-    if (!l)
-        return -EINVAL;
-    memset(busy, 1, 64);
-    for (size_t i = 1; i < l->nblocks; i++) {
-        const struct vpci_block *b = &l->blocks[i];
-        unsigned start, end;
-        if (b->kind == VPCI_BLOCK_RAW) {
-            for (size_t j = 0; j < b->nfields; j++) {
-                start = b->fields[j].off;
-                end = start + b->fields[j].len;
-                if (end > l->space)
-                    end = l->space;
-                if (start < end)
-                    memset(busy + start, 1, end - start);
-            }
-            continue;
-        }
-        start = b->off;
-        end = start + block_len(b);
-        if (end > l->space)
-            end = l->space;
-        if (start < end)
-            memset(busy + start, 1, end - start);
-    }
-    return 0;
+    return vpci_layout_busy(in->layout, busy);
 }
 
 void vpcictl_input_clear(struct vpcictl_input *in)

@@ -287,20 +287,10 @@ static unsigned cap_ordinal(const struct vpci_layout *l, size_t bi)
 }
 
 /* Bytes a capability block covers: its header, its fields and at least
- * the table's minimum length. */
+ * the table's minimum length, in whole dwords. */
 static unsigned block_extent(const struct vpci_block *b)
 {
-    bool ext = b->kind == VPCI_BLOCK_ECAP;
-    unsigned len = ext ? 4 : 2;
-    const struct vpci_cap_def *d = vpci_cap_find(ext, b->id);
-    if (d && d->min_len > len)
-        len = d->min_len;
-    for (size_t i = 0; i < b->nfields; i++) {
-        unsigned end = (unsigned)b->fields[i].off + b->fields[i].len;
-        if (end > len)
-            len = end;
-    }
-    return (len + 3) & ~3u;
+    return (vpci_block_span(b, true) + 3) & ~3u;
 }
 
 static const struct vpci_field *find_field(const struct vpci_block *b,

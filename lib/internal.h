@@ -75,6 +75,11 @@ void strbuf_release(struct strbuf *sb);
  * The parser fills fields in place through this. */
 struct vpci_field *vpci_block_new_field(struct vpci_block *b, unsigned len);
 
+/* Bytes a capability block covers from its offset: its header (2 bytes,
+ * 4 extended) and every field; with table_min, at least the capability
+ * table's smallest length for its ID. */
+unsigned vpci_block_span(const struct vpci_block *b, bool table_min);
+
 /* Append the canonical text of l (with or without its binding) to sb:
  * 0, -EINVAL or -ENOMEM. */
 int vpci_layout_format_to(struct strbuf *sb, const struct vpci_layout *l,

@@ -337,3 +337,18 @@ VPCI_EXPORT int vpci_policy_from_string(const char *s, enum vpci_policy *ret)
         return -EINVAL;
     return 0;
 }
+
+unsigned vpci_block_span(const struct vpci_block *b, bool table_min)
+{
+    bool ext = b->kind == VPCI_BLOCK_ECAP;
+    unsigned len = ext ? 4u : 2u;
+    const struct vpci_cap_def *d = table_min ? vpci_cap_find(ext, b->id) : NULL;
+    if (d && d->min_len > len)
+        len = d->min_len;
+    for (size_t i = 0; i < b->nfields; i++) {
+        unsigned end = (unsigned)b->fields[i].off + b->fields[i].len;
+        if (end > len)
+            len = end;
+    }
+    return len;
+}

@@ -76,22 +76,33 @@ VPCI_EXPORT int vpci_device_busy(const struct vpci_device *dev,
 
 /* ------------------------------------------------------------------ */
 
+VPCI_EXPORT int vpci_layout_busy(const struct vpci_layout *l, uint8_t *busy)
+{
+    if (!l || !busy)
+        return -EINVAL;
+    unsigned space =
+        l->space > VPCI_CFG_SPACE_EXT ? VPCI_CFG_SPACE_EXT : l->space;
+    mark(busy, 0, 0x40, space);
+    for (size_t i = 1; i < l->nblocks; i++) {
+        const struct vpci_block *b = &l->blocks[i];
+        if (b->kind != VPCI_BLOCK_RAW) {
+            mark(busy, b->off, vpci_block_span(b, true), space);
+            continue;
+        }
+        for (size_t j = 0; j < b->nfields; j++)
+            mark(busy, b->fields[j].off, b->fields[j].len, space);
+    }
+    return 0;
+}
+
 /* Bytes a layout block takes: a capability from its header to the end
  * of its last field (gaps inside a capability belong to it), the header
  * and raw blocks field by field. */
 static void block_extent(const struct vpci_block *b, unsigned *from,
                          unsigned *to)
 {
-    unsigned end = b->kind == VPCI_BLOCK_ECAP  ? 4u
-                   : b->kind == VPCI_BLOCK_CAP ? 2u
-                                               : 0u;
-    for (size_t i = 0; i < b->nfields; i++) {
-        unsigned e = (unsigned)b->fields[i].off + b->fields[i].len;
-        if (e > end)
-            end = e;
-    }
     *from = b->off;
-    *to = b->off + end;
+    *to = b->off + vpci_block_span(b, false);
 }
 
 static void block_what(const struct vpci_block *b, char *buf, size_t n)

@@ -595,6 +595,14 @@ int vpci_layout_common(const struct vpci_layout *const *in, size_t n,
 int vpci_device_busy(const struct vpci_device *dev,
                      const struct vpci_quirks *quirks, uint8_t *busy);
 
+/*
+ * The same for a layout (a device known only by a layout file): the
+ * 64-byte header, each capability block from its offset over its header,
+ * its fields and at least the capability table's smallest length, and
+ * the raw block's fields.  0 or -EINVAL.
+ */
+int vpci_layout_busy(const struct vpci_layout *l, uint8_t *busy);
+
 struct vpci_place_opts {
     unsigned width; /* Max PASID Width, 1..20 (0 = 20) */
     bool exec, priv;
