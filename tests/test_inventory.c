@@ -11,6 +11,7 @@
 
 #include "inventory.h"
 #include "sysfs_builder.h"
+#include "sysfs_fixture.h"
 #include "testutil.h"
 
 #define D82576 "dumps/intel-82576-pf-8086-10c9-sriov-4k.lspci"
@@ -22,11 +23,7 @@ static char root[PATH_MAX];
 
 static void setup(void)
 {
-    snprintf(root, sizeof(root), "/tmp/vpcid-inv-XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(root));
-    ck_assert_int_eq(sb_init(root), 0);
-    setenv("VPCID_MIGRATION_DRIVERS",
-           tu_fixture("../../data/vfio-migration-drivers"), 1);
+    sf_setup(root, sizeof(root), "inv");
 }
 
 static void teardown(void)
@@ -36,14 +33,7 @@ static void teardown(void)
 
 static void add(const char *bdf, const char *dump, struct sb_func_opts *o)
 {
-    struct sb_func_opts def;
-    if (!o) {
-        sb_opts_init(&def);
-        o = &def;
-    }
-    char path[PATH_MAX];
-    snprintf(path, sizeof(path), "%s", tu_fixture(dump));
-    ck_assert_int_eq(sb_add_dump(root, bdf, path, o), 0);
+    sf_add(root, bdf, dump, o);
 }
 
 static struct inv_host *scan(void)

@@ -20,6 +20,7 @@
 #include "inventory.h"
 #include "snapshot.h"
 #include "sysfs_builder.h"
+#include "sysfs_fixture.h"
 #include "testutil.h"
 
 #define D82576 "dumps/intel-82576-pf-8086-10c9-sriov-4k.lspci"
@@ -36,11 +37,7 @@ static char root[PATH_MAX];
 
 static void setup(void)
 {
-    snprintf(root, sizeof(root), "/tmp/vpcid-snap-XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(root));
-    ck_assert_int_eq(sb_init(root), 0);
-    setenv("VPCID_MIGRATION_DRIVERS",
-           tu_fixture("../../data/vfio-migration-drivers"), 1);
+    sf_setup(root, sizeof(root), "snap");
 }
 
 static void teardown(void)
@@ -58,9 +55,7 @@ static void add(const char *bdf, const char *dump, const char *driver,
     o.numa = numa;
     o.nvfs = nvfs;
     o.vf_driver = vf_driver;
-    char path[PATH_MAX];
-    snprintf(path, sizeof(path), "%s", tu_fixture(dump));
-    ck_assert_int_eq(sb_add_dump(root, bdf, path, &o), 0);
+    sf_add(root, bdf, dump, &o);
 }
 
 /* The tree of the daemon tests plus a ThunderX and a GPU: SR-IOV PFs with
