@@ -362,8 +362,8 @@ out:
 /* The query of the GET and offline compat handlers: ?type=NAME[@N] and
  * nothing else, the name in name[STORE_NAME_MAX + 1] and the version in
  * *ret_n (0 for the newest).  0, or -1 with the problem replied. */
-static int type_query(struct api_request *rq, struct api_reply *out,
-                      char *name, unsigned *ret_n)
+static int type_query(struct api_request *rq, struct api_reply *out, char *name,
+                      unsigned *ret_n)
 {
     static const char *const allowed[] = {"type", NULL};
     if (api_query_check(rq, out, allowed) < 0)
@@ -451,48 +451,22 @@ void api_compat_offline(struct api_request *rq, struct api_reply *out)
         vpcid_snapshot_free(snap);
         return;
     }
-    const struct inv_host *h = snap->host;
-    struct api_result *res = calloc(h->nfuncs ? h->nfuncs : 1, sizeof(*res));
-    size_t nres = 0, nok = 0;
-    r = res ? 0 : -ENOMEM;
-    for (; r == 0 && nres < h->nfuncs; nres++) {
-        const struct inv_func *f = &h->funcs[nres];
-        struct vpci_host_device hd;
-        struct vpci_compat c;
-        vpcid_host_facts(h, f, NULL, 0, &hd);
-        r = vpci_compat_check(type->rules, &hd, -1, &c);
-        if (r < 0)
-            break;
-        struct api_result *x = &res[nres];
-        snprintf(x->bdf, sizeof(x->bdf), "%s", f->bdf);
-        x->compatible = c.compatible;
-        x->score = c.score;
-        nok += c.compatible;
-        x->json = vpcid_compat_result_json(f->bdf, &c);
-        if (!x->json)
-            r = -ENOMEM;
+    json_t *arr = NULL;
+    size_t ndev = snap->host->nfuncs, nok = 0;
+    r = vpcid_compat_offline(snap->host, type->rules, &arr, &nok);
+    json_t *body = NULL;
+    if (r == 0) {
+        body =
+            json_pack("{s:s, s:I, s:s, s:s, s:o, s:o}", "instance_type",
+                      type->name, "version", (json_int_t)type->version,
+                      "hostname", snap->hostname, "time", snap->time, "summary",
+                      vpcid_compat_summary(ndev, nok), "results", arr);
+        r = body ? 0 : -ENOMEM;
     }
-    json_t *arr = r == 0 ? json_array() : NULL;
-    if (arr) {
-        api_results_sort(res, nres);
-        for (size_t i = 0; i < nres; i++)
-            json_array_append(arr, res[i].json);
-        json_t *body = json_pack(
-            "{s:s, s:I, s:s, s:s, s:{s:I, s:I, s:I}, s:o}", "instance_type",
-            type->name, "version", (json_int_t)type->version, "hostname",
-            snap->hostname, "time", snap->time, "summary", "devices",
-            (json_int_t)nres, "compatible", (json_int_t)nok, "incompatible",
-            (json_int_t)(nres - nok), "results", arr);
-        if (body)
-            api_reply_json(out, 200, body);
-        else
-            r = -ENOMEM;
-    }
-    if (!arr || r < 0)
+    if (r == 0)
+        api_reply_json(out, 200, body);
+    else
         api_reply_problem(out, rq, PROB_INTERNAL, NULL, "compat check: %s",
-                          strerror(r < 0 ? -r : ENOMEM));
-    for (size_t i = 0; res && i < nres; i++)
-        json_decref(res[i].json);
-    free(res);
+                          strerror(-r));
     vpcid_snapshot_free(snap);
 }

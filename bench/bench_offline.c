@@ -176,20 +176,6 @@ static int write_snapshot(const char *dir, unsigned i, struct inv_host *h,
     return 0;
 }
 
-struct result {
-    char bdf[INV_BDF_LEN];
-    bool compatible;
-    int score;
-    json_t *json;
-};
-
-static int result_cmp(const void *pa, const void *pb)
-{
-    const struct result *a = pa, *b = pb;
-    return vpcid_compat_cmp(a->compatible, a->score, a->bdf, b->compatible,
-                            b->score, b->bdf);
-}
-
 static int count_bytes(const char *buf, size_t size, void *data)
 {
     (void)buf;
@@ -345,43 +331,26 @@ int main(int argc, char **argv)
     /* ------------------------------------------------ evaluate */
     size_t checks = 0, nok = 0, out_bytes = 0;
     double t_ser = 0;
-    struct result res[TREE_FUNCS];
     for (unsigned t = 0; t < ntypes; t++) {
         json_t *hostarr = json_array();
         size_t tdev = 0, tok = 0, thosts_ok = 0;
         for (unsigned i = 0; i < nhosts; i++) {
             const struct inv_host *h = snaps[i]->host;
             size_t hok = 0;
-            for (size_t k = 0; k < h->nfuncs; k++) {
-                const struct inv_func *f = &h->funcs[k];
-                struct vpci_host_device hd;
-                struct vpci_compat c;
-                vpcid_host_facts(h, f, NULL, 0, &hd);
-                if (vpci_compat_check(rules[t], &hd, -1, &c) < 0) {
-                    fail("check %s failed", f->bdf);
-                    goto out;
-                }
-                memcpy(res[k].bdf, f->bdf, sizeof(res[k].bdf));
-                res[k].compatible = c.compatible;
-                res[k].score = c.score;
-                res[k].json = vpcid_compat_result_json(f->bdf, &c);
-                hok += c.compatible;
-                checks++;
+            json_t *arr = NULL;
+            if (vpcid_compat_offline(h, rules[t], &arr, &hok) < 0) {
+                fail("host %u: compat check failed", i);
+                goto out;
             }
-            qsort(res, h->nfuncs, sizeof(*res), result_cmp);
-            json_t *arr = json_array();
-            for (size_t k = 0; k < h->nfuncs; k++)
-                json_array_append_new(arr, res[k].json);
+            checks += h->nfuncs;
             char snapname[32];
             snprintf(snapname, sizeof(snapname), "host-%04u.json", i);
             json_array_append_new(
-                hostarr,
-                json_pack("{s:s, s:s, s:s, s:{s:I, s:I, s:I}, s:o}", "snapshot",
-                          snapname, "hostname", snaps[i]->hostname, "time",
-                          snaps[i]->time, "summary", "devices",
-                          (json_int_t)h->nfuncs, "compatible", (json_int_t)hok,
-                          "incompatible", (json_int_t)(h->nfuncs - hok),
-                          "results", arr));
+                hostarr, json_pack("{s:s, s:s, s:s, s:o, s:o}", "snapshot",
+                                   snapname, "hostname", snaps[i]->hostname,
+                                   "time", snaps[i]->time, "summary",
+                                   vpcid_compat_summary(h->nfuncs, hok),
+                                   "results", arr));
             tdev += h->nfuncs;
             tok += hok;
             thosts_ok += hok > 0;

@@ -34,20 +34,6 @@ static int out_of_memory(void)
     return EXIT_INVALID;
 }
 
-struct result {
-    char bdf[INV_BDF_LEN];
-    bool compatible;
-    int score;
-    json_t *json;
-};
-
-static int result_cmp(const void *pa, const void *pb)
-{
-    const struct result *a = pa, *b = pb;
-    return vpcid_compat_cmp(a->compatible, a->score, a->bdf, b->compatible,
-                            b->score, b->bdf);
-}
-
 /* One host: {"snapshot", "hostname", "time", "summary", "results"}. */
 struct host_result {
     json_t *obj;
@@ -59,52 +45,19 @@ struct host_result {
 static int eval_host(const char *file, const struct vpcid_snapshot *s,
                      const struct vpci_rules *rules, struct host_result *ret)
 {
-    const struct inv_host *h = s->host;
-    struct result *res = calloc(h->nfuncs ? h->nfuncs : 1, sizeof(*res));
-    if (!res)
-        return -ENOMEM;
-    int r = 0;
-    size_t n = 0, nok = 0;
-    for (; n < h->nfuncs; n++) {
-        const struct inv_func *f = &h->funcs[n];
-        struct vpci_host_device hd;
-        struct vpci_compat c;
-        vpcid_host_facts(h, f, NULL, 0, &hd);
-        if ((r = vpci_compat_check(rules, &hd, -1, &c)) < 0) {
-            fprintf(stderr, "vpcictl: %s: %s: compat check: %s\n", file, f->bdf,
-                    strerror(-r));
-            break;
-        }
-        memcpy(res[n].bdf, f->bdf, sizeof(res[n].bdf));
-        res[n].compatible = c.compatible;
-        res[n].score = c.score;
-        nok += c.compatible;
-        if (!(res[n].json = vpcid_compat_result_json(f->bdf, &c))) {
-            r = -ENOMEM;
-            break;
-        }
-    }
-    json_t *arr = r < 0 ? NULL : json_array();
-    if (arr) {
-        if (n > 1)
-            qsort(res, n, sizeof(*res), result_cmp);
-        for (size_t i = 0; i < n; i++) {
-            json_array_append_new(arr, res[i].json);
-            res[i].json = NULL;
-        }
+    json_t *arr = NULL;
+    size_t n = s->host->nfuncs, nok = 0;
+    int r = vpcid_compat_offline(s->host, rules, &arr, &nok);
+    if (r < 0 && r != -ENOMEM)
+        fprintf(stderr, "vpcictl: %s: compat check: %s\n", file, strerror(-r));
+    if (r == 0) {
         ret->obj =
-            json_pack("{s:s, s:s, s:s, s:{s:I, s:I, s:I}, s:o}", "snapshot",
-                      file, "hostname", s->hostname, "time", s->time, "summary",
-                      "devices", (json_int_t)n, "compatible", (json_int_t)nok,
-                      "incompatible", (json_int_t)(n - nok), "results", arr);
+            json_pack("{s:s, s:s, s:s, s:o, s:o}", "snapshot", file, "hostname",
+                      s->hostname, "time", s->time, "summary",
+                      vpcid_compat_summary(n, nok), "results", arr);
         if (!ret->obj)
             r = -ENOMEM;
-    } else if (r == 0) {
-        r = -ENOMEM;
     }
-    for (size_t i = 0; i < n; i++)
-        json_decref(res[i].json);
-    free(res);
     ret->devices = n;
     ret->compatible = nok;
     return r;

@@ -1,8 +1,13 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 #include "compat_json.h"
 
+#include <errno.h>
+
 #include <stdlib.h>
 #include <string.h>
+
+#include "facts.h"
+#include "inventory.h"
 
 /* Length of the valid UTF-8 sequence at s (1-4), 0 if none. */
 static size_t utf8_len(const unsigned char *s)
@@ -140,4 +145,68 @@ json_t *vpcid_compat_result_json(const char *bdf, const struct vpci_compat *c)
         return NULL;
     }
     return o;
+}
+
+struct offline_result {
+    const char *bdf;
+    bool compatible;
+    int score;
+    json_t *json;
+};
+
+static int offline_cmp(const void *pa, const void *pb)
+{
+    const struct offline_result *a = pa, *b = pb;
+    return vpcid_compat_cmp(a->compatible, a->score, a->bdf, b->compatible,
+                            b->score, b->bdf);
+}
+
+int vpcid_compat_offline(const struct inv_host *h,
+                         const struct vpci_rules *rules, json_t **ret_results,
+                         size_t *ret_ok)
+{
+    struct offline_result *res =
+        calloc(h->nfuncs ? h->nfuncs : 1, sizeof(*res));
+    if (!res)
+        return -ENOMEM;
+    int r = 0;
+    size_t n = 0, nok = 0;
+    for (; n < h->nfuncs; n++) {
+        const struct inv_func *f = &h->funcs[n];
+        struct vpci_host_device hd;
+        struct vpci_compat c;
+        vpcid_host_facts(h, f, NULL, 0, &hd);
+        if ((r = vpci_compat_check(rules, &hd, -1, &c)) < 0)
+            break;
+        res[n] = (struct offline_result){f->bdf, c.compatible, c.score,
+                                         vpcid_compat_result_json(f->bdf, &c)};
+        nok += c.compatible;
+        if (!res[n].json) {
+            r = -ENOMEM;
+            break;
+        }
+    }
+    json_t *arr = r < 0 ? NULL : json_array();
+    if (r == 0 && !arr)
+        r = -ENOMEM;
+    if (arr) {
+        qsort(res, n, sizeof(*res), offline_cmp);
+        for (size_t i = 0; i < n; i++) {
+            json_array_append_new(arr, res[i].json);
+            res[i].json = NULL;
+        }
+        *ret_results = arr;
+        *ret_ok = nok;
+    }
+    for (size_t i = 0; i < n; i++)
+        json_decref(res[i].json);
+    free(res);
+    return r;
+}
+
+json_t *vpcid_compat_summary(size_t devices, size_t compatible)
+{
+    return json_pack("{s:I, s:I, s:I}", "devices", (json_int_t)devices,
+                     "compatible", (json_int_t)compatible, "incompatible",
+                     (json_int_t)(devices - compatible));
 }

@@ -32,4 +32,21 @@ int vpcid_bdf_cmp(const char *a, const char *b);
 int vpcid_compat_cmp(bool a_compatible, int a_score, const char *a_bdf,
                      bool b_compatible, int b_score, const char *b_bdf);
 
+struct inv_host;
+
+/*
+ * Offline compat of one host (a snapshot): every function of h checked
+ * against rules with no attachments, as the host's own daemon checks it.
+ * *ret_results is the array of result objects in listing order (new
+ * reference), *ret_ok the number compatible.  0, -ENOMEM, or the check's
+ * error.
+ */
+int vpcid_compat_offline(const struct inv_host *h,
+                         const struct vpci_rules *rules, json_t **ret_results,
+                         size_t *ret_ok);
+
+/* {"devices", "compatible", "incompatible"}: new reference, NULL on
+ * allocation failure. */
+json_t *vpcid_compat_summary(size_t devices, size_t compatible);
+
 #endif
