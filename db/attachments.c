@@ -635,6 +635,18 @@ int store_get_attachment(struct store *st, const char *id,
     return 0;
 }
 
+/* store_collect's views of row_attachment and store_attachments_free. */
+static int list_row_attachment(struct store *st, sqlite3_stmt *s, void *e,
+                               struct store_error *err)
+{
+    return row_attachment(st, s, false, e, err);
+}
+
+static void free_attachments(void *arr, size_t n)
+{
+    store_attachments_free(arr, n);
+}
+
 int store_list_attachments(struct store *st, struct store_attachment **ret,
                            size_t *ret_n, struct store_error *err)
 {
@@ -642,32 +654,12 @@ int store_list_attachments(struct store *st, struct store_attachment **ret,
         store_err_set(err, "no store or result");
         return -EINVAL;
     }
-    sqlite3_stmt *s = att_stmt(st, A_LIST);
-    struct store_attachment *a = NULL;
-    size_t n = 0, cap = 0;
-    int rc, r = 0;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        struct store_attachment *na = store_grow(a, &cap, n, sizeof(*a));
-        if (!na) {
-            r = store_fail(st, s, SQLITE_NOMEM, "list attachments", err);
-            goto fail;
-        }
-        a = na;
-        if ((r = row_attachment(st, s, false, &a[n], err)) < 0)
-            goto fail;
-        n++;
-    }
-    if (rc != SQLITE_DONE) {
-        r = store_fail(st, s, rc, "list attachments", err);
-        goto fail;
-    }
-    sqlite3_reset(s);
-    *ret = a;
-    *ret_n = n;
-    return 0;
-fail:
-    sqlite3_reset(s);
-    store_attachments_free(a, n);
+    void *arr = NULL;
+    int r = store_collect(st, att_stmt(st, A_LIST), sizeof(**ret),
+                          list_row_attachment, free_attachments,
+                          "list attachments", &arr, ret_n, err);
+    if (r == 0)
+        *ret = arr;
     return r;
 }
 

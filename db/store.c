@@ -767,18 +767,41 @@ int store_peek_version(struct store *st, const char *name, unsigned n,
     return 0;
 }
 
-/* Append one element of size sz to *arr (of *n, room for *cap). */
-void *store_grow(void *arr, size_t *cap, size_t n, size_t sz)
+int store_collect(struct store *st, sqlite3_stmt *s, size_t sz,
+                  store_row_fn row, void (*free_rows)(void *arr, size_t n),
+                  const char *what, void **ret, size_t *ret_n,
+                  struct store_error *err)
 {
-    if (n < *cap)
-        return arr;
-    size_t ncap = *cap ? *cap * 2 : 16;
-    if (ncap > SIZE_MAX / sz)
-        return NULL;
-    void *p = realloc(arr, ncap * sz);
-    if (p)
-        *cap = ncap;
-    return p;
+    char *arr = NULL;
+    size_t n = 0, cap = 0;
+    int rc, r = 0;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (n == cap) {
+            size_t ncap = cap ? cap * 2 : 16;
+            char *p = ncap <= SIZE_MAX / sz ? realloc(arr, ncap * sz) : NULL;
+            if (!p) {
+                r = store_fail(st, s, SQLITE_NOMEM, what, err);
+                goto fail;
+            }
+            arr = p;
+            cap = ncap;
+        }
+        if ((r = row(st, s, arr + n * sz, err)) < 0)
+            goto fail;
+        n++;
+    }
+    if (rc != SQLITE_DONE) {
+        r = store_fail(st, s, rc, what, err);
+        goto fail;
+    }
+    sqlite3_reset(s);
+    *ret = arr;
+    *ret_n = n;
+    return 0;
+fail:
+    sqlite3_reset(s);
+    free_rows(arr, n);
+    return r;
 }
 
 /* One row of S_TYPE_LIST / S_TYPE_GET into *e (zeroed first). */
@@ -799,6 +822,29 @@ static int row_type(struct store *st, sqlite3_stmt *s, struct store_type *e,
     return 0;
 }
 
+/* store_collect's views of the row readers and the free functions. */
+static int list_row_type(struct store *st, sqlite3_stmt *s, void *e,
+                         struct store_error *err)
+{
+    return row_type(st, s, e, err);
+}
+
+static void free_types(void *arr, size_t n)
+{
+    store_types_free(arr, n);
+}
+
+static int list_row_version(struct store *st, sqlite3_stmt *s, void *e,
+                            struct store_error *err)
+{
+    return row_version(st, s, false, e, err);
+}
+
+static void free_versions(void *arr, size_t n)
+{
+    store_versions_free(arr, n);
+}
+
 int store_list_types(struct store *st, struct store_type **ret, size_t *ret_n,
                      struct store_error *err)
 {
@@ -806,32 +852,12 @@ int store_list_types(struct store *st, struct store_type **ret, size_t *ret_n,
         store_err_set(err, "no store or result");
         return -EINVAL;
     }
-    sqlite3_stmt *s = store_stmt(st, S_TYPE_LIST);
-    struct store_type *t = NULL;
-    size_t n = 0, cap = 0;
-    int rc, r = 0;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        struct store_type *nt = store_grow(t, &cap, n, sizeof(*t));
-        if (!nt) {
-            r = store_fail(st, s, SQLITE_NOMEM, "list types", err);
-            goto fail;
-        }
-        t = nt;
-        if ((r = row_type(st, s, &t[n], err)) < 0)
-            goto fail;
-        n++;
-    }
-    if (rc != SQLITE_DONE) {
-        r = store_fail(st, s, rc, "list types", err);
-        goto fail;
-    }
-    sqlite3_reset(s);
-    *ret = t;
-    *ret_n = n;
-    return 0;
-fail:
-    sqlite3_reset(s);
-    store_types_free(t, n);
+    void *arr = NULL;
+    int r = store_collect(st, store_stmt(st, S_TYPE_LIST), sizeof(**ret),
+                          list_row_type, free_types, "list types", &arr, ret_n,
+                          err);
+    if (r == 0)
+        *ret = arr;
     return r;
 }
 
@@ -904,31 +930,11 @@ int store_list_versions(struct store *st, const char *name,
     sqlite3_stmt *s = store_stmt(st, S_VERSION_LIST);
     if ((r = store_bind_str(st, s, 1, name, err)) < 0)
         return r;
-    struct store_version *v = NULL;
-    size_t n = 0, cap = 0;
-    int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        struct store_version *nv = store_grow(v, &cap, n, sizeof(*v));
-        if (!nv) {
-            r = store_fail(st, s, SQLITE_NOMEM, "list versions", err);
-            goto fail;
-        }
-        v = nv;
-        if ((r = row_version(st, s, false, &v[n], err)) < 0)
-            goto fail;
-        n++;
-    }
-    if (rc != SQLITE_DONE) {
-        r = store_fail(st, s, rc, "list versions", err);
-        goto fail;
-    }
-    sqlite3_reset(s);
-    *ret = v;
-    *ret_n = n;
-    return 0;
-fail:
-    sqlite3_reset(s);
-    store_versions_free(v, n);
+    void *arr = NULL;
+    r = store_collect(st, s, sizeof(**ret), list_row_version, free_versions,
+                      "list versions", &arr, ret_n, err);
+    if (r == 0)
+        *ret = arr;
     return r;
 }
 

@@ -106,8 +106,17 @@ void store_tx_rollback(struct store *st);
 bool store_col_copy(sqlite3_stmt *s, int i, char *buf, size_t max);
 /* Column i as a malloc'ed NUL-terminated string. */
 char *store_col_dup(sqlite3_stmt *s, int i, size_t *ret_len);
-/* Make room for element n of *arr (capacity *cap, element size sz). */
-void *store_grow(void *arr, size_t *cap, size_t n, size_t sz);
+/* Fill element e (sz bytes, unzeroed) from the current row of s. */
+typedef int (*store_row_fn)(struct store *st, sqlite3_stmt *s, void *e,
+                            struct store_error *err);
+/* Step s to its end, one element of sz bytes a row, filled by row().  On
+ * success *ret is the malloc'ed array (NULL if no row) and *ret_n its
+ * length; on failure free_rows() frees the rows read and err says what
+ * failed ("what" names the operation).  Resets s either way. */
+int store_collect(struct store *st, sqlite3_stmt *s, size_t sz,
+                  store_row_fn row, void (*free_rows)(void *arr, size_t n),
+                  const char *what, void **ret, size_t *ret_n,
+                  struct store_error *err);
 
 /* One audit row inside the caller's transaction. */
 int store_audit_insert(struct store *st, const char *actor, const char *action,
