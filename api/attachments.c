@@ -409,12 +409,13 @@ static void reply_no_content(struct api_reply *out)
 }
 
 /*
- * End attachment {id} with action when it is in state expect (-1: any),
- * remove its file and answer 204.  Shared with the incoming abort of
- * migrations.c through the same store call.
+ * Change attachment {id} with action when it is in state from (-1: any):
+ * with to < 0 end it (the row goes, its file too; 204, shared with the
+ * incoming abort of migrations.c), else move it to state to and answer
+ * the attachment.
  */
-static void end_attachment(const struct api_request *rq, struct api_reply *out,
-                           const char *action, int expect)
+static void change(const struct api_request *rq, struct api_reply *out,
+                   const char *action, int from, int to)
 {
     static const char *const allowed[] = {NULL};
     if (api_query_check(rq, out, allowed) < 0)
@@ -422,87 +423,65 @@ static void end_attachment(const struct api_request *rq, struct api_reply *out,
     struct store *st = api_store(rq, out);
     if (!st)
         return;
+    const char *id = rq->param[0];
     struct store_attachment a = {0};
     struct store_error err = {0};
-    int r = rq->param_bad[0] || strlen(rq->param[0]) != STORE_ID_LEN - 1
-                ? -ENOENT
-                : store_end_attachment(st, rq->actor, rq->param[0], action,
-                                       expect, &a, &err);
+    int r;
+    if (rq->param_bad[0] || strlen(id) != STORE_ID_LEN - 1)
+        r = -ENOENT;
+    else if (to < 0)
+        r = store_end_attachment(st, rq->actor, id, action, from, &a, &err);
+    else
+        r = store_set_attachment_state(
+            st, rq->actor, id, (enum store_att_state)from,
+            (enum store_att_state)to, action, &a, &err);
     if (r == -ENOENT) {
         api_reply_problem(out, rq, PROB_ATTACHMENT_NOT_FOUND, NULL,
-                          "no attachment %.40s", rq->param[0]);
+                          "no attachment %.40s", id);
     } else if (r == -EPERM) {
         api_reply_problem(out, rq, PROB_BAD_STATE, NULL,
-                          "attachment %s is not %s", rq->param[0],
-                          store_att_state_name((enum store_att_state)expect));
+                          "attachment %s is not %s", id,
+                          store_att_state_name((enum store_att_state)from));
     } else if (r < 0) {
         api_reply_store_error(out, rq, r, &err);
-    } else {
+    } else if (to < 0) {
         service_remove_file(a.path);
         reply_no_content(out);
+    } else {
+        reply_attachment(out, 200, &a);
     }
     store_attachment_clear(&a);
 }
 
 void api_attachment_delete(struct api_request *rq, struct api_reply *out)
 {
-    end_attachment(rq, out, "detach", -1);
+    change(rq, out, "detach", -1, -1);
 }
 
 void api_attachment_migrate_complete(struct api_request *rq,
                                      struct api_reply *out)
 {
-    end_attachment(rq, out, "migrate-out-complete", STORE_ATT_MIGRATING);
+    change(rq, out, "migrate-out-complete", STORE_ATT_MIGRATING, -1);
 }
 
 void api_incoming_abort(struct api_request *rq, struct api_reply *out)
 {
-    end_attachment(rq, out, "incoming-abort", STORE_ATT_INCOMING);
-}
-
-/* Move {id} from one state to another and answer the attachment. */
-static void move(const struct api_request *rq, struct api_reply *out,
-                 enum store_att_state from, enum store_att_state to,
-                 const char *action)
-{
-    static const char *const allowed[] = {NULL};
-    if (api_query_check(rq, out, allowed) < 0)
-        return;
-    struct store *st = api_store(rq, out);
-    if (!st)
-        return;
-    struct store_attachment a = {0};
-    struct store_error err = {0};
-    int r = rq->param_bad[0] || strlen(rq->param[0]) != STORE_ID_LEN - 1
-                ? -ENOENT
-                : store_set_attachment_state(st, rq->actor, rq->param[0], from,
-                                             to, action, &a, &err);
-    if (r == -ENOENT)
-        api_reply_problem(out, rq, PROB_ATTACHMENT_NOT_FOUND, NULL,
-                          "no attachment %.40s", rq->param[0]);
-    else if (r == -EPERM)
-        api_reply_problem(out, rq, PROB_BAD_STATE, NULL,
-                          "attachment %s is not %s", rq->param[0],
-                          store_att_state_name(from));
-    else if (r < 0)
-        api_reply_store_error(out, rq, r, &err);
-    else
-        reply_attachment(out, 200, &a);
-    store_attachment_clear(&a);
+    change(rq, out, "incoming-abort", STORE_ATT_INCOMING, -1);
 }
 
 void api_attachment_migrate_out(struct api_request *rq, struct api_reply *out)
 {
-    move(rq, out, STORE_ATT_ACTIVE, STORE_ATT_MIGRATING, "migrate-out");
+    change(rq, out, "migrate-out", STORE_ATT_ACTIVE, STORE_ATT_MIGRATING);
 }
 
 void api_attachment_migrate_cancel(struct api_request *rq,
                                    struct api_reply *out)
 {
-    move(rq, out, STORE_ATT_MIGRATING, STORE_ATT_ACTIVE, "migrate-out-cancel");
+    change(rq, out, "migrate-out-cancel", STORE_ATT_MIGRATING,
+           STORE_ATT_ACTIVE);
 }
 
 void api_incoming_commit(struct api_request *rq, struct api_reply *out)
 {
-    move(rq, out, STORE_ATT_INCOMING, STORE_ATT_ACTIVE, "incoming-commit");
+    change(rq, out, "incoming-commit", STORE_ATT_INCOMING, STORE_ATT_ACTIVE);
 }
